@@ -1,0 +1,148 @@
+"""The LightningModule: learned word embeddings -> dropout -> summarizer -> residual MLP head.
+
+Everything needed to rebuild the model (summarizer and optimizer configs included) is a plain
+hyperparameter, and the tokenizer rides in the checkpoint, so ``load_from_checkpoint`` gives a
+model that can read raw text.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import hydra
+import torch
+import torch.nn.functional as F
+from lightning import LightningModule
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+from torchmetrics import MaxMetric, MeanMetric
+from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+
+from src.summarizers.base import ConfigError, check_dropout, check_positive
+from .head import ResidualMLPHead
+
+
+def _plain(cfg: Any) -> Any:
+    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+
+
+class SentenceClassifier(LightningModule):
+    def __init__(self, summarizer: dict, vocab_size: int, num_classes: int,
+                 embedding: dict | None = None, head: dict | None = None,
+                 optimizer: dict | None = None, scheduler: dict | None = None,
+                 scheduler_monitor: str = "val/acc", pad_id: int = 0,
+                 label_names: list[str] | None = None, subset_names: list[str] | None = None):
+        super().__init__()
+        summarizer, embedding, head = _plain(summarizer), _plain(embedding) or {}, _plain(head) or {}
+        optimizer, scheduler = _plain(optimizer), _plain(scheduler)
+        self.save_hyperparameters({
+            "summarizer": summarizer, "vocab_size": vocab_size, "num_classes": num_classes,
+            "embedding": embedding, "head": head, "optimizer": optimizer, "scheduler": scheduler,
+            "scheduler_monitor": scheduler_monitor, "pad_id": pad_id,
+            "label_names": list(label_names or [str(i) for i in range(num_classes)]),
+            "subset_names": list(subset_names or []),
+        })
+        if num_classes < 2:
+            raise ConfigError(f"need at least 2 classes, got {num_classes}")
+        dim = check_positive("model.embedding.dim", int(embedding.get("dim", 128)), "SentenceClassifier")
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
+        self.embedding_dropout = nn.Dropout(check_dropout(embedding.get("dropout", 0.0), "SentenceClassifier",
+                                                          "model.embedding.dropout"))
+        self.summarizer = hydra.utils.instantiate(summarizer, input_dim=dim)
+        self.head = ResidualMLPHead(self.summarizer.output_dim, num_classes, **head)
+        self.tokenizer_json: str | None = None  # set by the training script; saved in checkpoints
+
+        metric = dict(num_classes=num_classes)
+        self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
+        self.train_acc = MulticlassAccuracy(**metric, average="micro")
+        self.val_acc = MulticlassAccuracy(**metric, average="micro")
+        self.val_f1 = MulticlassF1Score(**metric, average="macro")
+        self.val_acc_best = MaxMetric()
+        self.test_acc = MulticlassAccuracy(**metric, average="micro")
+        self.test_f1 = MulticlassF1Score(**metric, average="macro")
+        self.test_subset_acc = nn.ModuleList(MulticlassAccuracy(**metric, average="micro")
+                                             for _ in self.hparams.subset_names)
+
+    # ------------------------------------------------------------------ model
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        x = self.embedding_dropout(self.embedding(input_ids))
+        return self.head(self.summarizer(x, lengths))
+
+    def _step(self, batch):
+        logits = self(batch["input_ids"], batch["lengths"])
+        loss = F.cross_entropy(logits, batch["label"])
+        return loss, logits.argmax(dim=-1)
+
+    # ------------------------------------------------------------------ loops
+    def on_train_start(self) -> None:
+        self.val_acc_best.reset()  # the sanity check must not count as a best
+
+    def training_step(self, batch, batch_idx):
+        loss, preds = self._step(batch)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"non-finite training loss ({loss.item()}) at global step {self.global_step} "
+                f"(epoch {self.current_epoch}, batch {batch_idx}); lower model.optimizer.lr or check the data")
+        self.train_loss(loss)
+        self.train_acc(preds, batch["label"])
+        self.log("train/loss", self.train_loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        loss, preds = self._step(batch)
+        self.val_loss(loss)
+        self.val_acc(preds, batch["label"])
+        self.val_f1(preds, batch["label"])
+        self.log("val/loss", self.val_loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("val/acc", self.val_acc, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("val/f1", self.val_f1, on_step=False, on_epoch=True)
+
+    def on_validation_epoch_end(self) -> None:
+        self.val_acc_best(self.val_acc.compute())
+        self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True, prog_bar=True)
+
+    def test_step(self, batch, batch_idx):
+        loss, preds = self._step(batch)
+        labels = batch["label"]
+        self.test_loss(loss)
+        self.test_acc(preds, labels)
+        self.test_f1(preds, labels)
+        self.log("test/loss", self.test_loss, on_step=False, on_epoch=True)
+        self.log("test/acc", self.test_acc, on_step=False, on_epoch=True)
+        self.log("test/f1", self.test_f1, on_step=False, on_epoch=True)
+        if "subset" in batch:
+            for i, (name, metric) in enumerate(zip(self.hparams.subset_names, self.test_subset_acc)):
+                mask = batch["subset"] == i
+                if mask.any():
+                    metric.update(preds[mask], labels[mask])
+
+    def on_test_epoch_end(self) -> None:
+        for name, metric in zip(self.hparams.subset_names, self.test_subset_acc):
+            if metric.update_count:
+                self.log(f"test/acc_{name}", metric.compute(), sync_dist=True)
+            metric.reset()
+
+    def predict_step(self, batch, batch_idx):
+        return torch.softmax(self(batch["input_ids"], batch["lengths"]), dim=-1)
+
+    # ------------------------------------------------------------------ optimisation
+    def configure_optimizers(self):
+        opt_cfg = self.hparams.optimizer or {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 1e-3}
+        optimizer = hydra.utils.instantiate(opt_cfg)(params=[p for p in self.parameters() if p.requires_grad])
+        if not self.hparams.scheduler:
+            return optimizer
+        scheduler = hydra.utils.instantiate(self.hparams.scheduler)(optimizer=optimizer)
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "monitor": self.hparams.scheduler_monitor,
+                                 "interval": "epoch", "frequency": 1}}
+
+    # ------------------------------------------------------------------ checkpoint extras
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["seq2vec"] = {"tokenizer": self.tokenizer_json}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.tokenizer_json = checkpoint.get("seq2vec", {}).get("tokenizer")
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)

@@ -1,0 +1,115 @@
+"""Train, validate and test one model: ``python -m src.train summarizer=bilstm``.
+
+Only composition lives here: data -> model -> callbacks -> loggers -> trainer, fit, test on the
+best checkpoint, write ``results.json``. With ``-m`` Hydra sweeps, e.g. over every summarizer.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
+from src.utils.wandb_setup import configure_wandb_env, finish_wandb_run
+
+log = logging.getLogger("src.train")
+USER_ERRORS = ("ConfigError", "DataError")
+
+
+def train(cfg: DictConfig) -> dict:
+    import lightning as L
+
+    from src.callbacks import TrainThroughput
+    from src.utils.instantiate import instantiate_each
+    from src.utils.io import write_json_atomic
+
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    output_dir = Path(cfg.paths.output_dir)
+
+    # Fail on bad settings before any data is touched.
+    hydra.utils.instantiate(cfg.summarizer, input_dim=cfg.model.embedding.dim)
+
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.setup("fit")
+    model = hydra.utils.instantiate(
+        cfg.model, summarizer=cfg.summarizer, vocab_size=datamodule.vocab_size,
+        num_classes=datamodule.num_classes, pad_id=datamodule.pad_id,
+        label_names=datamodule.label_names, subset_names=datamodule.subset_names)
+    model.tokenizer_json = datamodule.tokenizer.to_str()
+
+    callbacks = instantiate_each(cfg.get("callbacks"))
+    loggers = instantiate_each(cfg.get("logger"))
+    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    hparams = OmegaConf.to_container(cfg, resolve=True)
+    hparams["params"] = model.num_parameters
+    for logger in loggers:
+        logger.log_hyperparams(hparams)
+
+    log.info("%s on %s: %s trainable parameters", cfg.summarizer_name, datamodule.name, f"{model.num_parameters:,}")
+    start = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    train_seconds = time.perf_counter() - start
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val/", "train/"))}
+
+    if cfg.get("test", True):
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        log.info("testing checkpoint %s", best or "(current weights)")
+        tested = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+        metrics.update({k: float(v) for k, v in (tested[0] if tested else {}).items()})
+
+    throughput = next((c for c in callbacks if isinstance(c, TrainThroughput)), None)
+    results = {
+        "summarizer": cfg.summarizer_name, "seed": int(cfg.seed), "data": datamodule.name,
+        **{k: metrics.get(k) for k in ("test/acc", "test/f1", "val/acc_best")},
+        **{k: v for k, v in sorted(metrics.items()) if k.startswith("test/acc_")},
+        "params": model.num_parameters, "train_seconds": round(train_seconds, 2),
+        "tokens_per_second": round(throughput.tokens_per_second, 1) if throughput else None,
+        "epochs": trainer.current_epoch, "best_checkpoint": trainer.checkpoint_callback.best_model_path
+        if trainer.checkpoint_callback else None, "status": "ok",
+    }
+    if trainer.is_global_zero:
+        write_json_atomic(output_dir / "results.json", results)
+        for logger in loggers:
+            if type(logger).__name__ == "WandbLogger":
+                logger.experiment.summary.update({k: v for k, v in results.items() if v is not None})
+    log.info("results: %s", {k: results[k] for k in ("test/acc", "test/f1", "val/acc_best")})
+    return results
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    """Returns val/acc_best, the objective of hyperparameter sweeps."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from src.utils.instantiate import root_cause
+    from src.utils.io import write_json_atomic
+
+    configure_wandb_env()
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    try:
+        return train(cfg)["val/acc_best"]
+    except Exception as exc:  # noqa: BLE001
+        cause = root_cause(exc)
+        user_error = type(cause).__name__ in USER_ERRORS
+        message = f"{type(cause).__name__}: {cause}" if not user_error else str(cause)
+        if multirun:  # one failed job must not end the sweep: record it for the report
+            log.exception("job failed: %s", message)
+            write_json_atomic(Path(cfg.paths.output_dir) / "results.json", {
+                "summarizer": cfg.get("summarizer_name"), "seed": cfg.get("seed"), "status": "failed",
+                "error": message})
+            return None
+        if user_error:
+            print(f"error: {message}", file=sys.stderr)
+            sys.exit(2)
+        raise
+    finally:
+        finish_wandb_run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""OmegaConf resolvers the configs use; registered when ``src.utils.resolvers`` is imported."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+
+def _unique_id() -> str:
+    # Cached per process (like Hydra's own ${now:}), so every job of a sweep agrees on it.
+    return uuid.uuid4().hex[:6]
+
+
+def _sweep_group() -> str:
+    """The sweep dir's name in a multirun (shared by its jobs), the run dir's name otherwise."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return "interactive"
+    hc = HydraConfig.get()
+    if hc.mode == RunMode.MULTIRUN:
+        return Path(hc.sweep.dir).name
+    return Path(hc.runtime.output_dir).name
+
+
+def register() -> None:
+    if not OmegaConf.has_resolver("unique_id"):
+        OmegaConf.register_new_resolver("unique_id", _unique_id, use_cache=True)
+    if not OmegaConf.has_resolver("sweep_group"):
+        OmegaConf.register_new_resolver("sweep_group", _sweep_group)
+    if not OmegaConf.has_resolver("cpu_count"):
+        OmegaConf.register_new_resolver("cpu_count", lambda: os.cpu_count() or 1)
+
+
+register()
