@@ -1,0 +1,289 @@
+"""Checkpoints a crash cannot corrupt, runs that resume exactly, and loading with one-line errors.
+
+What Lightning's own checkpoint already restores: weights, optimizer, LR scheduler, epoch and step,
+and the callbacks' state (best score, early-stopping patience). What this module adds:
+
+* :class:`AtomicCheckpointIO` writes each checkpoint to a temporary file *in the same folder*,
+  fsyncs it and renames it over the target. A SIGKILL at any moment leaves either the previous
+  complete ``last.ckpt`` or the new complete one (Lightning's default goes through a temp file in
+  ``/tmp`` and ``shutil.move``, which is a non-atomic copy when /tmp and the run dir are different
+  file systems, as on most clusters, and never fsyncs).
+* :class:`ResumableTraining` (a callback) re-seeds the random generators at the start of every
+  training epoch from (seed, epoch, rank), so dropout in a resumed epoch is the same as in an
+  uninterrupted run (the data order already is: the bucket sampler shuffles by seed + epoch). It
+  also stores the seed and the W&B run id in the checkpoint, so a resumed run logs to the same run.
+* :class:`ResumableModelCheckpoint` keeps the best score and best file known before a crash when
+  the resumed run writes into a new output dir (plain ``ModelCheckpoint`` forgets them then, and
+  would test whichever epoch came next).
+* :func:`load_checkpoint` / :func:`load_classifier`: a missing, unreadable or incompatible
+  checkpoint is a :class:`CheckpointError` with one line naming the file and the problem.
+
+Resume is exact at epoch boundaries, which is where checkpoints are written (``last.ckpt`` after
+every validation): a run killed in the middle of epoch *e* restarts epoch *e* from its beginning.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from lightning import Callback
+from lightning.fabric.utilities.cloud_io import _is_local_file_protocol
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+log = logging.getLogger(__name__)
+
+# Checkpoint key for run facts that are not model hyperparameters (seed, summarizer name, W&B run id).
+RUN_KEY = "seq2vec_run"
+
+
+class CheckpointError(ValueError):
+    """A missing, unreadable or incompatible checkpoint, in one line naming the file."""
+
+
+# --------------------------------------------------------------------------- writing
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """``torch.save`` into a temp file next to the target, fsync, ``os.replace``, fsync the folder.
+
+    Remote paths (s3://, gs://) go through Lightning's default fsspec writer.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
+        if storage_options is not None or not _is_local_file_protocol(str(path)):
+            return super().save_checkpoint(checkpoint, path, storage_options)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)  # the permissions a plain open() would give
+            with os.fdopen(fd, "wb") as f:
+                torch.save(checkpoint, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (a power cut after it must not bring the old file back)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems do not support fsync on a directory
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- resuming
+def seed_epoch(seed: int, epoch: int, rank: int = 0) -> None:
+    """Seed Python, NumPy and torch (all devices) from (seed, epoch, rank), without logging."""
+    torch_seed, numpy_seed, python_seed = np.random.SeedSequence([int(seed), int(epoch), int(rank)]).generate_state(3)
+    torch.manual_seed(int(torch_seed))
+    np.random.seed(int(numpy_seed))
+    random.seed(int(python_seed))
+
+
+class ResumableTraining(Callback):
+    """What a resumed run needs beyond Lightning's checkpoint to replay an uninterrupted run.
+
+    The generators are re-seeded at the first training batch of every epoch, not at the epoch's
+    start: a fresh epoch creates its data loader iterator (which draws from torch's generator)
+    after ``on_train_epoch_start``, a resumed one before it, so only from the first batch on do the
+    two runs draw the same numbers.
+    """
+
+    def __init__(self, seed: int = 0, summarizer_name: str | None = None):
+        self.seed, self.summarizer_name = int(seed), summarizer_name
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        # A run resumed after early stopping had fired (but before it was tested) must not train on.
+        if any(cb.stopped_epoch > 0 or 0 < cb.patience <= cb.wait_count for cb in trainer.early_stopping_callbacks):
+            log.info("early stopping had already stopped this run; going straight to testing")
+            trainer.should_stop = True
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
+        if batch_idx == 0:
+            seed_epoch(self.seed, trainer.current_epoch, trainer.global_rank)
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        checkpoint[RUN_KEY] = {"seed": self.seed, "summarizer_name": self.summarizer_name,
+                               "wandb_id": _wandb_run_id(trainer)}
+
+
+def _wandb_run_id(trainer) -> str | None:
+    for logger in trainer.loggers:
+        if type(logger).__name__ == "WandbLogger":
+            version = logger.version  # the run id; does not start a run
+            return str(version) if version else None
+    return None
+
+
+class ResumableModelCheckpoint(ModelCheckpoint):
+    """``ModelCheckpoint`` that still knows the best score and file when resumed into a new dir.
+
+    Files from before the crash stay where they are (Lightning never deletes checkpoints outside
+    the current dir); new ones go to the new run's dir.
+    """
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        previous_dir = state_dict.get("dirpath", self.dirpath)
+        if previous_dir == self.dirpath:
+            return super().load_state_dict(state_dict)
+        self.best_model_score = state_dict["best_model_score"]
+        self.best_model_path = state_dict["best_model_path"]
+        self.best_k_models = {path: score for path, score in state_dict.get("best_k_models", {}).items()
+                              if Path(path).is_file()}
+        self.kth_best_model_path = state_dict.get("kth_best_model_path", self.kth_best_model_path)
+        self.kth_value = state_dict.get("kth_value", self.kth_value)
+        if self.best_model_path:
+            log.info("resuming from %s: best so far %s (%s)", previous_dir, self.best_model_path,
+                     None if self.best_model_score is None else float(self.best_model_score))
+
+
+# --------------------------------------------------------------------------- reading
+def load_checkpoint(path: str | Path) -> dict:
+    """The checkpoint dict (on CPU), or a one-line :class:`CheckpointError`."""
+    path = Path(str(path)).expanduser()
+    if not path.exists():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} is not a file")
+    try:
+        checkpoint, problem = torch.load(path, map_location="cpu", weights_only=True), None
+    except Exception as exc:  # noqa: BLE001  (any unreadable file gets the same one-line answer)
+        checkpoint, problem = None, _first_line(exc)
+    if problem is not None:  # raised outside `except`: the error is the root cause, not the torch one
+        raise CheckpointError(f"checkpoint {path} is unreadable (truncated or not a torch file?): {problem}")
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(f"checkpoint {path} is not a Lightning checkpoint (no 'state_dict')")
+    return checkpoint
+
+
+def _first_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` of the innermost cause (Hydra wraps instantiation errors)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:200] if text else ''}".rstrip(": ")
+
+
+def check_weights_fit(model: torch.nn.Module, checkpoint: dict, path: str | Path) -> None:
+    """One line naming the first parameter that the checkpoint lacks, has extra or sizes differently."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    stored = {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items()}
+    missing = [k for k in expected if k not in stored]
+    extra = [k for k in stored if k not in expected]
+    resized = [k for k in expected if k in stored and expected[k] != stored[k]]
+    if missing or extra or resized:
+        if resized:
+            k = resized[0]
+            problem = f"{k} has shape {list(stored[k])} there but {list(expected[k])} here"
+        elif missing:
+            problem = f"it lacks {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        else:
+            problem = f"it has unexpected {extra[0]}" + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else "")
+        trained = checkpoint.get("hyper_parameters", {}).get("summarizer", {}).get("_target_", "?")
+        raise CheckpointError(f"checkpoint {path} does not fit this model: {problem} (it was trained with "
+                              f"{trained}; use the same summarizer, sizes and data)")
+
+
+def prepare_resume(cfg, model: torch.nn.Module) -> dict | None:
+    """For ``ckpt_path=...``: check the checkpoint loads and fits ``model`` (one-line errors), and
+    point the W&B logger at the run it continues (same id, ``resume="allow"``).
+
+    ``ckpt_path=last`` means this run's own ``checkpoints/last.ckpt`` if it exists (a restarted
+    job with a fixed output dir continues), else a fresh start; ``cfg.ckpt_path`` is set to the
+    file found, or to null.
+    """
+    from omegaconf import open_dict
+
+    path = cfg.get("ckpt_path")
+    if path == "last":
+        last = _own_last_checkpoint(cfg)
+        with open_dict(cfg):
+            cfg.ckpt_path = str(last) if last.is_file() else None
+        if not last.is_file():
+            log.info("ckpt_path=last: no %s yet; starting fresh", last)
+            return None
+        path = cfg.ckpt_path
+    if not path:
+        return None
+    checkpoint = load_checkpoint(path)
+    check_weights_fit(model, checkpoint, path)
+    wandb_id = (checkpoint.get(RUN_KEY) or {}).get("wandb_id")
+    loggers = cfg.get("logger") or {}
+    if wandb_id and "wandb" in loggers:
+        with open_dict(cfg):
+            cfg.logger.wandb.id = wandb_id
+            cfg.logger.wandb.resume = "allow"
+        log.info("resuming W&B run %s", wandb_id)
+    log.info("resuming from %s (epoch %s, step %s)", path, checkpoint.get("epoch"), checkpoint.get("global_step"))
+    return checkpoint
+
+
+def _own_last_checkpoint(cfg) -> Path:
+    callback = (cfg.get("callbacks") or {}).get("last_checkpoint") or {}
+    folder = callback.get("dirpath") or Path(cfg.paths.output_dir) / "checkpoints"
+    return Path(str(folder)) / f"{callback.get('filename') or 'last'}.ckpt"
+
+
+def tokenizer_from_checkpoint(checkpoint: dict, path: str | Path):
+    """The word tokenizer the model was trained with (stored by ``SentenceClassifier``)."""
+    from tokenizers import Tokenizer
+
+    tokenizer_json = (checkpoint.get("seq2vec") or {}).get("tokenizer")
+    if not tokenizer_json:
+        raise CheckpointError(f"checkpoint {path} has no tokenizer: not written by src.train")
+    try:
+        return Tokenizer.from_str(tokenizer_json)
+    except Exception as exc:  # noqa: BLE001
+        problem = _first_line(exc)
+    raise CheckpointError(f"checkpoint {path} has an unreadable tokenizer: {problem}")
+
+
+def classifier_from_checkpoint(checkpoint: dict, path: str | Path, subset_names: list[str] | None = None):
+    """The trained ``SentenceClassifier`` (eval mode, CPU), or a one-line :class:`CheckpointError`.
+
+    ``subset_names`` replaces the slices the model reports test accuracy for (they carry no
+    weights), so a model can be scored on data with other slices.
+    """
+    from src.model.module import SentenceClassifier
+
+    hparams = dict(checkpoint.get("hyper_parameters") or {})
+    if not hparams:
+        raise CheckpointError(f"checkpoint {path} has no hyperparameters: not written by src.train")
+    if subset_names is not None:
+        hparams["subset_names"] = list(subset_names)
+    try:
+        model, problem = SentenceClassifier(**hparams), None
+    except Exception as exc:  # noqa: BLE001
+        model, problem = None, _first_line(exc)
+    if problem is not None:
+        raise CheckpointError(f"checkpoint {path} cannot rebuild its model: {problem}")
+    check_weights_fit(model, checkpoint, path)
+    model.load_state_dict(checkpoint["state_dict"])
+    model.tokenizer_json = (checkpoint.get("seq2vec") or {}).get("tokenizer")
+    return model.eval()
+
+
+def load_classifier(path: str | Path, subset_names: list[str] | None = None):
+    """``(model in eval mode, tokenizer, checkpoint)`` from a checkpoint written by ``src.train``."""
+    checkpoint = load_checkpoint(path)
+    tokenizer = tokenizer_from_checkpoint(checkpoint, path)
+    return classifier_from_checkpoint(checkpoint, path, subset_names), tokenizer, checkpoint

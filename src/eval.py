@@ -1,0 +1,82 @@
+"""Score a trained model on any data: ``python -m src.eval ckpt_path=PATH [data=...] [split=test]``.
+
+The checkpoint brings the tokenizer and the label names, so the data is read exactly as in
+training (the same words map to the same ids, label "positive" to the same class), and only the
+split being scored has to exist. Writes ``results.json`` (test metrics, per-subset accuracy) in
+the run dir; for the data a model was trained on it repeats the training run's test numbers.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, open_dict
+
+from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
+
+log = logging.getLogger("src.eval")
+USER_ERRORS = ("ConfigError", "DataError", "CheckpointError")
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    from src.checkpointing import RUN_KEY, classifier_from_checkpoint, load_checkpoint, tokenizer_from_checkpoint
+    from src.utils.io import write_json_atomic
+
+    checkpoint = load_checkpoint(cfg.ckpt_path)
+    tokenizer = tokenizer_from_checkpoint(checkpoint, cfg.ckpt_path)
+    run = checkpoint.get(RUN_KEY) or {}
+    label_names = list((checkpoint.get("hyper_parameters") or {}).get("label_names") or [])
+    if cfg.get("seed") is None:  # the seed the model was trained with; it also picks the built-in data
+        with open_dict(cfg):
+            cfg.seed = int(run.get("seed", 0))
+
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.setup("test", tokenizer=tokenizer, label_names=label_names or None)
+    loader = datamodule._loader(cfg.split, shuffle=False)  # raises a one-line DataError for a missing split
+    model = classifier_from_checkpoint(checkpoint, cfg.ckpt_path, subset_names=datamodule.subset_names)
+
+    trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False,
+                                      enable_progress_bar=False)
+    tested = trainer.test(model, dataloaders=loader, verbose=False)
+    metrics = {k: float(v) for k, v in (tested[0] if tested else {}).items()}
+    results = {
+        "checkpoint": str(Path(cfg.ckpt_path).resolve()), "summarizer": run.get("summarizer_name"),
+        "seed": int(cfg.seed), "data": datamodule.name, "split": cfg.split,
+        "examples": len(datamodule.splits[cfg.split]),
+        **{k: metrics.get(k) for k in ("test/acc", "test/f1", "test/loss")},
+        **{k: v for k, v in sorted(metrics.items()) if k.startswith("test/acc_")},
+        "label_names": label_names, "status": "ok",
+    }
+    if trainer.is_global_zero:
+        write_json_atomic(Path(cfg.paths.output_dir) / "results.json", results)
+    log.info("%s on %s/%s: %s", Path(cfg.ckpt_path).name, datamodule.name, cfg.split,
+             {k: results[k] for k in ("test/acc", "test/f1")})
+    return results
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
+def main(cfg: DictConfig) -> float | None:
+    """Returns test/acc (so `-m` sweeps over data configs can be compared)."""
+    from src.utils.instantiate import root_cause
+
+    if not cfg.get("ckpt_path"):
+        print("error: give the checkpoint to score: ckpt_path=outputs/runs/.../checkpoints/epoch_XXX.ckpt",
+              file=sys.stderr)
+        sys.exit(2)
+    if not Path(cfg.ckpt_path).expanduser().is_file():  # answered before the slow imports
+        print(f"error: checkpoint not found: {cfg.ckpt_path}", file=sys.stderr)
+        sys.exit(2)
+    try:
+        return evaluate(cfg)["test/acc"]
+    except Exception as exc:  # noqa: BLE001
+        cause = root_cause(exc)
+        if type(cause).__name__ in USER_ERRORS:
+            print(f"error: {cause}", file=sys.stderr)
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Label raw text with a trained model: ``python -m src.predict ckpt_path=PATH text="..."``.
+
+``input=FILE`` reads one text per line, or the ``column`` of a .csv/.tsv file (``input=-`` reads
+stdin). Each text gives one JSON line, in input order::
+
+    {"line": 1, "text": "...", "label": "positive", "probabilities": {"negative": 0.1, "positive": 0.9},
+     "tokens": 7, "unknown_words": 1}
+
+Words the tokenizer never saw in training become [UNK] and are counted in ``unknown_words`` (the
+model still answers). A text with no tokens at all (an empty line) gets ``"label": null`` and
+``"probabilities": null`` rather than being dropped, so output line *i* always answers input text
+*i*. A missing or incompatible checkpoint is a one-line error (exit status 2).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Iterable, TextIO
+
+import hydra
+from omegaconf import DictConfig
+
+from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
+
+log = logging.getLogger("src.predict")
+USER_ERRORS = ("ConfigError", "DataError", "CheckpointError", "InputError")
+
+
+class InputError(ValueError):
+    """Bad command-line input, in one line naming the file, column or setting."""
+
+
+def read_texts(path: str, column: str = "text", stdin: TextIO | None = None) -> list[str]:
+    """The texts of a .csv/.tsv file's ``column``, or of each line of any other file ('-': stdin)."""
+    if path == "-":
+        return [line.rstrip("\r\n") for line in (stdin or sys.stdin)]
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise InputError(f"input file not found: {file}")
+    try:
+        content = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{file}: not UTF-8 text (byte {exc.start})") from None
+    if file.suffix.lower() not in (".csv", ".tsv"):
+        return content.splitlines()
+    reader = csv.DictReader(io.StringIO(content, newline=""), delimiter="\t" if file.suffix.lower() == ".tsv" else ",")
+    if not reader.fieldnames or column not in reader.fieldnames:
+        raise InputError(f"{file}: no column {column!r} (columns: {', '.join(reader.fieldnames or []) or 'none'}); "
+                         f"set column=NAME")
+    return [row[column] or "" for row in reader]
+
+
+def predict_texts(model, tokenizer, texts: list[str], batch_size: int = 256, max_length: int | None = 256,
+                  device: str = "cpu") -> list[dict]:
+    """One record per text (see the module doc), in the order given."""
+    import torch
+
+    from src.data.batching import collate
+    from src.data.tokenizer import UNK_ID, encode
+
+    label_names = list(model.hparams.label_names)
+    ids = encode(tokenizer, texts, max_length) if texts else []
+    records = [{"line": i + 1, "text": text, "label": None, "probabilities": None, "tokens": len(x),
+                "unknown_words": sum(t == UNK_ID for t in x)} for i, (text, x) in enumerate(zip(texts, ids))]
+    todo = sorted((i for i, x in enumerate(ids) if x), key=lambda i: len(ids[i]))  # length-sorted: little padding
+    model = model.to(device).eval()
+    with torch.inference_mode():
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start:start + batch_size]
+            batch = collate([{"input_ids": ids[i], "index": i} for i in chunk])
+            probabilities = torch.softmax(model(batch["input_ids"].to(device), batch["lengths"].to(device)), dim=-1)
+            for i, row in zip(chunk, probabilities.float().cpu().tolist()):
+                best = max(range(len(row)), key=row.__getitem__)
+                records[i]["label"] = label_names[best]
+                records[i]["probabilities"] = {name: round(p, 6) for name, p in zip(label_names, row)}
+    empty = sum(r["label"] is None for r in records)
+    if empty:
+        log.warning("%d of %d texts have no tokens (empty lines?); their label is null", empty, len(records))
+    return records
+
+
+def write_jsonl(records: Iterable[dict], out: TextIO) -> None:
+    for record in records:
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def predict(cfg: DictConfig) -> list[dict]:
+    from src.checkpointing import load_classifier
+
+    if (cfg.get("text") is None) == (cfg.get("input") is None):
+        raise InputError('give exactly one of text="..." or input=FILE')
+    texts = [str(cfg.text)] if cfg.get("text") is not None else read_texts(str(cfg.input), cfg.column)
+    model, tokenizer, _ = load_classifier(cfg.ckpt_path)
+    records = predict_texts(model, tokenizer, texts, int(cfg.batch_size), cfg.get("max_length"), cfg.device)
+    if cfg.get("output"):
+        path = Path(cfg.output).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            write_jsonl(records, f)
+        print(f"wrote {len(records)} predictions to {path}", file=sys.stderr)
+    else:
+        write_jsonl(records, sys.stdout)
+    return records
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
+def main(cfg: DictConfig) -> None:
+    from src.utils.instantiate import root_cause
+
+    if not cfg.get("ckpt_path"):
+        print('error: give the model: ckpt_path=outputs/runs/.../checkpoints/epoch_XXX.ckpt text="..."',
+              file=sys.stderr)
+        sys.exit(2)
+    if not Path(cfg.ckpt_path).expanduser().is_file():  # answered before the slow imports
+        print(f"error: checkpoint not found: {cfg.ckpt_path}", file=sys.stderr)
+        sys.exit(2)
+    try:
+        predict(cfg)
+    except Exception as exc:  # noqa: BLE001
+        cause = root_cause(exc)
+        if type(cause).__name__ in USER_ERRORS:
+            print(f"error: {cause}", file=sys.stderr)
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()
