@@ -34,6 +34,13 @@ class BucketBatchSampler(Sampler[list[int]]):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    @property
+    def sampler(self) -> "BucketBatchSampler":
+        """Lightning calls ``set_epoch`` on ``loader.sampler`` and ``loader.batch_sampler.sampler``,
+        never on the batch sampler itself; pointing ``sampler`` here is what makes the buckets
+        reshuffle every epoch (and a resumed run replay its epoch's batches)."""
+        return self
+
     def _batches(self) -> list[np.ndarray]:
         n = len(self.lengths)
         if self.shuffle:
@@ -78,11 +85,11 @@ def padding_efficiency(lengths: Sequence[int], batches: list[list[int]]) -> floa
 
 def collate(items: list[dict]) -> dict[str, torch.Tensor]:
     """Right-pad ``input_ids`` with 0 ([PAD]); everything else is stacked."""
-    lengths = torch.tensor([len(it["input_ids"]) for it in items], dtype=torch.long)
-    ids = torch.zeros(len(items), int(lengths.max()), dtype=torch.long)
+    lengths = np.fromiter((len(it["input_ids"]) for it in items), dtype=np.int64, count=len(items))
+    ids = np.zeros((len(items), int(lengths.max()) if len(items) else 0), dtype=np.int64)
     for row, it in enumerate(items):
-        ids[row, : lengths[row]] = torch.as_tensor(it["input_ids"], dtype=torch.long)
-    batch = {"input_ids": ids, "lengths": lengths,
+        ids[row, : lengths[row]] = it["input_ids"]
+    batch = {"input_ids": torch.from_numpy(ids), "lengths": torch.from_numpy(lengths),
              "index": torch.tensor([it["index"] for it in items], dtype=torch.long)}
     for key in ("label", "subset"):
         if key in items[0]:

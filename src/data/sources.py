@@ -1,0 +1,262 @@
+"""Where text classification data comes from: a HuggingFace Hub dataset (or its local cache), or
+files on disk. Plus carving a missing validation/test split out of train.
+
+Every loader returns a ``datasets.DatasetDict`` whose splits are named ``train`` / ``validation`` /
+``test`` (any of them may be missing; ``TextDataModule`` carves what it needs) and records where
+each split came from in ``origins`` (see :func:`origin`), so that a later error can name the file.
+
+Bad input raises :class:`DataError` with one line naming the file, column, row or value. Rows are
+counted from 1 and exclude a header line; for ``.txt`` files they are line numbers.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import datasets
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "validation", "test")
+SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt")
+_TEXT_FORMATS = (".csv", ".tsv", ".json", ".jsonl", ".txt")
+
+
+class DataError(ValueError):
+    """Bad input data, reported in one line naming the file, split, column, row or value."""
+
+
+# --------------------------------------------------------------------------- origins
+def with_origins(data: datasets.DatasetDict, origins: Mapping[str, str]) -> datasets.DatasetDict:
+    """Attach ``{split: where it came from}`` to ``data`` (read back with :func:`origin`)."""
+    data.origins = dict(origins)
+    return data
+
+
+def origin(data: datasets.DatasetDict, split: str) -> str:
+    """Where ``split`` came from (a file path, a Hub id), or '' when the source did not say."""
+    return getattr(data, "origins", {}).get(split, "")
+
+
+# --------------------------------------------------------------------------- HuggingFace Hub
+def load_hub(path: str, name: str | None = None, revision: str | None = None,
+             splits: Mapping[str, str] | None = None, cache_dir: str | None = None,
+             **load_kwargs) -> datasets.DatasetDict:
+    """``datasets.load_dataset(path, name, revision=...)`` with its splits renamed to ours.
+
+    ``splits`` maps our split name to the dataset's (e.g. ``{train: train, test: validation}`` for
+    GLUE SST-2, whose test split has no labels); splits not named are dropped. By default the
+    dataset's ``train`` / ``validation`` / ``test`` are taken as they are. The first call downloads
+    into the HF cache; later calls read the cache, and ``HF_DATASETS_OFFLINE=1`` (or
+    ``HF_HUB_OFFLINE=1``) makes ``datasets`` never touch the network. ``path`` may also be a local
+    folder laid out like a Hub dataset repository.
+    """
+    try:
+        loaded = datasets.load_dataset(path, name, revision=revision, cache_dir=cache_dir, **load_kwargs)
+    except Exception as exc:  # noqa: BLE001  (network, missing cache, bad id: all one message)
+        offline = " with HF_DATASETS_OFFLINE=1 (is it in the HF cache?)" if datasets.config.HF_HUB_OFFLINE else ""
+        what = path + (f" ({name})" if name else "") + (f" @ {revision}" if revision else "")
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"could not load Hub dataset {what}{offline}: {detail}") from exc
+    mapping = dict(splits) if splits else {s: s for s in SPLITS if s in loaded}
+    unknown = [ours for ours in mapping if ours not in SPLITS]
+    if unknown:
+        raise DataError(f"{path}: unknown split name {unknown[0]!r} in splits (use {', '.join(SPLITS)})")
+    missing = [theirs for theirs in mapping.values() if theirs not in loaded]
+    if missing:
+        raise DataError(f"{path}: no split {missing[0]!r} (splits: {', '.join(loaded)})")
+    label = path + (f"/{name}" if name else "")
+    out = datasets.DatasetDict({ours: loaded[theirs] for ours, theirs in mapping.items()})
+    return with_origins(out, {ours: f"{label} [{theirs}]" for ours, theirs in mapping.items()})
+
+
+# --------------------------------------------------------------------------- local files
+def load_files(train_file: str | None = None, validation_file: str | None = None,
+               test_file: str | None = None, data_dir: str | None = None,
+               text_column: str = "text", label_column: str = "label") -> datasets.DatasetDict:
+    """Read local files, the format chosen by the extension.
+
+    ``.csv`` (comma, header row, RFC-4180 quoting), ``.tsv`` (tab, header row, no quoting, as in
+    GLUE), ``.json`` (a list of records) / ``.jsonl`` (one record a line), ``.parquet``, and
+    ``.txt`` with one ``label<TAB>text`` line per example (blank lines skipped). Only empty cells
+    count as missing: a text or label spelled "NA" or "null" stays text. ``data_dir`` fills in the
+    files not given from ``{data_dir}/{train,validation,test}.<ext>`` (``dev`` and ``valid`` also
+    count as validation). Only train is required.
+    """
+    files = {"train": train_file, "validation": validation_file, "test": test_file}
+    if data_dir is not None:
+        folder = Path(data_dir).expanduser()
+        if not folder.is_dir():
+            raise DataError(f"data.data_dir: no such folder: {folder}")
+        for split in SPLITS:
+            if files[split] is None:
+                files[split] = _find_split_file(folder, split)
+    if all(file is None for file in files.values()):
+        where = f" (no train.<ext> in {data_dir})" if data_dir is not None else ""
+        raise DataError(f"data.train_file is not set{where}")
+    out, origins = {}, {}
+    for split, file in files.items():
+        if file is None:
+            continue
+        path = Path(file).expanduser()
+        out[split] = read_file(path, text_column, label_column, key=f"data.{split}_file")
+        origins[split] = str(path)
+    return with_origins(datasets.DatasetDict(out), origins)
+
+
+def _find_split_file(folder: Path, split: str) -> str | None:
+    stems = {"train": ("train",), "validation": ("validation", "dev", "valid"), "test": ("test",)}[split]
+    for stem in stems:
+        for ext in SUPPORTED_EXTENSIONS:
+            candidate = folder / f"{stem}{ext}"
+            if candidate.is_file():
+                return str(candidate)
+    return None
+
+
+def read_file(path: str | Path, text_column: str = "text", label_column: str = "label",
+              key: str = "file") -> datasets.Dataset:
+    """One local file as an in-memory ``datasets.Dataset`` (no copy in the HF cache)."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in SUPPORTED_EXTENSIONS:
+        raise DataError(f"{key}: unsupported extension {path.suffix or '(none)'!r} of {path} "
+                        f"(use {', '.join(SUPPORTED_EXTENSIONS)})")
+    if not path.is_file():
+        raise DataError(f"{key}: no such file: {path}")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty")
+    if ext in _TEXT_FORMATS:
+        check_utf8(path)
+    try:
+        if ext == ".txt":
+            return _read_label_tab_text(path, text_column, label_column)
+        if ext == ".parquet":
+            import pyarrow.parquet as pq
+
+            return datasets.Dataset(datasets.table.InMemoryTable(pq.read_table(path)))
+        return datasets.Dataset.from_pandas(_read_frame(path, ext, text_column), preserve_index=False)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (parser errors: name the file, keep one line)
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(f"{path}: cannot read as {ext[1:]}: {detail}") from exc
+
+
+def _read_frame(path: Path, ext: str, text_column: str):
+    import pandas as pd
+
+    if ext in (".csv", ".tsv"):
+        options = dict(sep=",") if ext == ".csv" else dict(sep="\t", quoting=csv.QUOTE_NONE)
+        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig", **options).columns
+        dtype = {text_column: str} if text_column in header else None
+        return pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, na_values=[""],
+                           dtype=dtype, **options)
+    with open(path, encoding="utf-8-sig") as f:
+        if ext == ".jsonl":
+            records = []
+            for number, line in enumerate(f, start=1):
+                if line.strip():
+                    try:
+                        records.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        raise DataError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
+                    if not isinstance(records[-1], dict):
+                        raise DataError(f"{path}: line {number} is not a JSON object like {{\"text\": ..., ...}}")
+        else:
+            try:
+                records = json.load(f)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})") from None
+            if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+                raise DataError(f"{path}: expected a JSON list of records like [{{\"text\": ..., \"label\": ...}}]; "
+                                f"for one record a line name the file .jsonl")
+    return pd.DataFrame.from_records(records)
+
+
+def _read_label_tab_text(path: Path, text_column: str, label_column: str) -> datasets.Dataset:
+    labels, texts = [], []
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        for number, line in enumerate(f, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            label, tab, text = line.partition("\t")
+            if not tab:
+                raise DataError(f"{path}: line {number} has no tab (expected label<TAB>text): {line[:60]!r}")
+            if not label.strip():
+                raise DataError(f"{path}: line {number} has an empty label")
+            labels.append(label.strip())
+            texts.append(text)
+    return datasets.Dataset.from_dict({label_column: labels, text_column: texts})
+
+
+def check_utf8(path: Path, chunk_size: int = 1 << 20) -> None:
+    """Raise a DataError naming the byte offset and line of the first byte that is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    consumed, lines = 0, 0
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(chunk_size)
+            final = not chunk
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk, final=final)
+            except UnicodeDecodeError as exc:
+                # exc.start counts from the bytes the decoder still held from the previous chunk
+                offset = consumed - pending + exc.start
+                line = lines + chunk[:max(0, offset - consumed)].count(b"\n") + 1
+                bad = exc.object[exc.start:exc.start + 1].hex()
+                raise DataError(f"{path}: not valid UTF-8: byte 0x{bad} at byte offset {offset} (line {line}); "
+                                f"re-save the file as UTF-8") from None
+            if final:
+                return
+            consumed += len(chunk)
+            lines += chunk.count(b"\n")
+
+
+# --------------------------------------------------------------------------- carving splits
+def carve_splits(labels: Sequence, fractions: Mapping[str, float], seed: int) -> dict[str, np.ndarray]:
+    """Stratified, seeded partition of ``range(len(labels))`` into ``train`` and each split in
+    ``fractions`` (a fraction of all rows, rounded per class). Every class keeps at least one
+    training row; the result depends only on the labels, the fractions and ``seed``."""
+    for split, fraction in fractions.items():
+        if not 0.0 < float(fraction) < 1.0:
+            raise DataError(f"data.{split}_fraction must be in (0, 1), got {fraction}")
+    if sum(fractions.values()) >= 1.0:
+        raise DataError(f"data split fractions {dict(fractions)} leave nothing for train")
+    labels = np.asarray([str(v) for v in labels])
+    rng = np.random.default_rng([int(seed), 20240611])
+    taken: dict[str, list[np.ndarray]] = {split: [] for split in fractions}
+    train: list[np.ndarray] = []
+    for cls in sorted(set(labels.tolist())):
+        rows = rng.permutation(np.flatnonzero(labels == cls))
+        start = 0
+        for split, fraction in fractions.items():
+            count = min(int(round(float(fraction) * len(rows))), len(rows) - 1 - start)
+            taken[split].append(rows[start:start + max(count, 0)])
+            start += max(count, 0)
+        train.append(rows[start:])
+    out = {"train": np.sort(np.concatenate(train))}
+    for split, parts in taken.items():
+        out[split] = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        if len(out[split]) == 0:
+            raise DataError(f"train has too few rows ({len(labels)}) to carve a {split} split "
+                            f"of fraction {fractions[split]}")
+    return out
+
+
+def natural_sorted(values: Iterable[str]) -> list[str]:
+    """Integers in numeric order first ("2" before "10"), then the other names alphabetically."""
+    def key(v: str):
+        try:
+            return (0, int(v), "")
+        except ValueError:
+            return (1, 0, v)
+    return sorted(set(values), key=key)
