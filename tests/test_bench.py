@@ -1,0 +1,144 @@
+"""The speed benchmark (src/bench.py) with tiny sizes: its keys, and that its numbers add up.
+
+Correctness only; no timing is asserted (timings belong in docs/performance.md, not in tests).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from src import bench
+
+TINY_RUN = [
+    "--summarizers", "mean,lstm_hc,avg_ch", "--data-dir", "none", "--embedding-dim", "8",
+    "--hidden-size", "8", "--batch-size", "16", "--batches", "2", "--rounds", "2", "--warmup", "0",
+    "--epoch-batches", "3", "--lightning-repeats", "1", "--gemm-size", "64", "--device", "cpu",
+    "--skip-startup",
+    # Hydra overrides: the built-in dataset, small
+    "data.source.n_train=120", "data.source.n_validation=40", "data.source.n_test=40", "model.head.width=8",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    try:
+        bench.main([*TINY_RUN, "--out", str(out)])
+    finally:  # the benchmark sets these process-wide, as training does
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+    return json.loads(out.read_text()), out
+
+
+@pytest.mark.slow
+def test_bench_writes_every_key_of_the_issue(tiny_results):
+    results, _ = tiny_results
+    assert set(results["summarizers"]) == {"mean", "lstm_hc", "avg_ch"}
+    for name, row in results["summarizers"].items():
+        assert set(row) == {"step_ms", "tokens_per_s"}, name
+        assert row["step_ms"] > 0 and row["tokens_per_s"] > 0
+    for key in ("avg_ch_over_lstm_hc", "lightning_over_plain", "padding_efficiency_bucketed",
+                "padding_efficiency_random", "lstm_gflops", "gemm_peak_gflops", "device", "torch"):
+        assert results.get(key) is not None, key
+    assert results["torch"] == torch.__version__
+    assert results["device"].startswith("cpu: ")
+    assert results["data"].startswith("order_sentiment")  # --data-dir none: the default dataset
+
+
+@pytest.mark.slow
+def test_bench_numbers_are_consistent(tiny_results):
+    results, _ = tiny_results
+    rows = results["summarizers"]
+    ratio = rows["avg_ch"]["step_ms"] / rows["lstm_hc"]["step_ms"]
+    assert results["avg_ch_over_lstm_hc"] == pytest.approx(ratio, rel=1e-3)
+    # tokens/s and step time describe the same rounds: tokens = rate * time
+    for row in rows.values():
+        seconds = row["step_ms"] * results["timed_batches"] / 1e3
+        assert row["tokens_per_s"] * seconds == pytest.approx(results["timed_tokens"], rel=1e-3)
+    assert results["lightning_over_plain"] == pytest.approx(
+        results["lightning_epoch_s"] / results["plain_epoch_s"], rel=1e-3)
+    assert results["lightning_epoch_batches"] == 3
+    assert 0 < results["padding_efficiency_random"] <= results["padding_efficiency_bucketed"] <= 1
+    assert results["lstm_over_gemm_peak"] == pytest.approx(
+        results["lstm_gflops"] / results["gemm_peak_gflops"], rel=1e-3)
+    assert results["targets_met"]["avg_ch_over_lstm_hc"] == (results["avg_ch_over_lstm_hc"] <= 1.3)
+
+
+@pytest.mark.slow
+def test_bench_table_names_every_summarizer_and_target(tiny_results, capsys):
+    results, out = tiny_results
+    table = bench.format_table(results)
+    for name in results["summarizers"]:
+        assert name in table
+    assert "avg_ch_over_lstm_hc" in table and "target <= 1.3" in table
+    assert json.loads(out.read_text()) == results
+
+
+class _Split:
+    def __init__(self, lengths):
+        self.lengths = np.asarray(lengths)
+
+
+class _Data:
+    def __init__(self, lengths, seed=0):
+        self.splits, self.seed = {"train": _Split(lengths)}, seed
+
+
+def test_padding_efficiency_of_two_length_groups():
+    # 64 sentences of length 2 and 64 of length 10: bucketed batches of 64 are uniform (no padding);
+    # random batches almost surely each hold a 10, so every slot row is 10 long.
+    lengths = [2] * 64 + [10] * 64
+    out = bench.padding_efficiencies(_Data(lengths), batch_size=64)
+    assert out["padding_efficiency_bucketed"] == 1.0
+    assert out["padding_efficiency_random"] == pytest.approx((64 * 2 + 64 * 10) / (128 * 10))
+
+
+def test_lstm_flops_count_padded_slots_forward_and_backward():
+    batches = [{"input_ids": torch.zeros(2, 3)}, {"input_ids": torch.zeros(1, 5)}]
+    hidden, inputs = 4, 3
+    forward = 2 * 11 * 4 * hidden * (inputs + hidden)  # 11 padded slots, input and recurrent matmuls
+    assert bench.lstm_matmul_flops(batches, inputs, hidden) == 3 * forward
+
+
+def test_targets_are_checked_at_their_bounds():
+    met = bench.check_targets({"avg_ch_over_lstm_hc": 1.3, "lightning_over_plain": 1.1000001,
+                               "padding_efficiency_bucketed": 0.9, "lstm_gflops": 49.0,
+                               "gemm_peak_gflops": 100.0, "train_startup_s": None})
+    assert met == {"avg_ch_over_lstm_hc": True, "lightning_over_plain": False,
+                   "padding_efficiency_bucketed": True, "lstm_over_gemm_peak": False}
+
+
+def test_bad_arguments_fail_in_one_line(capsys):
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--summarizers", "mean,lstm_x"])
+    assert "no conf/summarizer/lstm_x.yaml" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--rounds", "0"])
+    assert "--rounds must be >= 1" in capsys.readouterr().err
+
+
+def test_json_values_are_finite_or_null():
+    cleaned = bench._finite({"a": float("nan"), "b": {"c": float("inf"), "d": 1.23456789}, "e": "x"})
+    assert cleaned == {"a": None, "b": {"c": None, "d": 1.23457}, "e": "x"}
+    assert not any(isinstance(v, float) and not math.isfinite(v) for v in cleaned.values())
+
+
+@pytest.mark.slow
+def test_train_startup_is_measured_at_the_first_training_step(tmp_path):
+    """``python -m src.train`` really runs up to its first training step (the callback ends it)."""
+    args = bench.parse_args(["--data-dir", "none", "--embedding-dim", "8", "--hidden-size", "8",
+                             "data.source.n_train=120", "data.source.n_validation=40", "data.source.n_test=40"])
+    args.data, _ = bench.data_overrides(args.data_dir)
+    out = bench.measure_startup(args, torch.device("cpu"), tmp_path)
+    assert (tmp_path / "first_step.txt").is_file()
+    assert 0 < out["train_startup_s"] < 600
+    assert 0 < out["import_s"] < 600
+    assert not (tmp_path / "startup" / "results.json").exists()  # it stopped before finishing
+    assert os.environ.get(bench._START_TIME) is None  # the parent's environment is untouched
