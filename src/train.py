@@ -17,18 +17,45 @@ from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. bef
 from src.utils.wandb_setup import configure_wandb_env, finish_wandb_run
 
 log = logging.getLogger("src.train")
-USER_ERRORS = ("ConfigError", "DataError")
+USER_ERRORS = ("ConfigError", "DataError", "CheckpointError", "FloatingPointError")  # one-line errors
+
+
+def threads_per_job(cfg: DictConfig) -> int | None:
+    """``cfg.threads`` if set; else, when a launcher runs jobs side by side, the cores each job may
+    use (joblib: cores / n_jobs; submitit: cpus_per_task), so parallel jobs don't oversubscribe."""
+    import os
+
+    from hydra.core.hydra_config import HydraConfig
+
+    if cfg.get("threads"):
+        return int(cfg.threads)
+    if not HydraConfig.initialized():
+        return None
+    launcher = HydraConfig.get().get("launcher") or {}
+    target = str(launcher.get("_target_", ""))
+    if "submitit" in target and launcher.get("cpus_per_task"):
+        return int(launcher.cpus_per_task)
+    if "joblib" in target:
+        cores, n_jobs = os.cpu_count() or 1, int(launcher.get("n_jobs") or -1)
+        n_jobs = n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)  # joblib: -1 = one per core
+        return max(1, cores // n_jobs)
+    return None
 
 
 def train(cfg: DictConfig) -> dict:
     import lightning as L
+    import torch
 
     from src.callbacks import TrainThroughput
+    from src.checkpointing import prepare_resume
     from src.utils.instantiate import instantiate_each
     from src.utils.io import write_json_atomic
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     output_dir = Path(cfg.paths.output_dir)
+    threads = threads_per_job(cfg)
+    if threads:
+        torch.set_num_threads(threads)
 
     # Fail on bad settings before any data is touched.
     hydra.utils.instantiate(cfg.summarizer, input_dim=cfg.model.embedding.dim)
@@ -40,6 +67,8 @@ def train(cfg: DictConfig) -> dict:
         num_classes=datamodule.num_classes, pad_id=datamodule.pad_id,
         label_names=datamodule.label_names, subset_names=datamodule.subset_names)
     model.tokenizer_json = datamodule.tokenizer.to_str()
+    model.load_pretrained_embeddings(datamodule.tokenizer)  # no-op unless model.embedding.pretrained_path
+    prepare_resume(cfg, model)  # ckpt_path: fails in one line if it does not fit; W&B continues its run
 
     callbacks = instantiate_each(cfg.get("callbacks"))
     loggers = instantiate_each(cfg.get("logger"))
@@ -54,6 +83,8 @@ def train(cfg: DictConfig) -> dict:
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     train_seconds = time.perf_counter() - start
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val/", "train/"))}
+    if "val/acc_best" not in metrics and getattr(model, "resumed_val_acc_best", None) is not None:
+        metrics["val/acc_best"] = model.resumed_val_acc_best  # resumed a finished run: no epoch ran
 
     if cfg.get("test", True):
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
@@ -66,17 +97,25 @@ def train(cfg: DictConfig) -> dict:
         "summarizer": cfg.summarizer_name, "seed": int(cfg.seed), "data": datamodule.name,
         **{k: metrics.get(k) for k in ("test/acc", "test/f1", "val/acc_best")},
         **{k: v for k, v in sorted(metrics.items()) if k.startswith("test/acc_")},
-        "params": model.num_parameters, "train_seconds": round(train_seconds, 2),
+        "test/order_drop": metrics["test/acc"] - metrics["test/acc_shuffled"]  # order probe
+        if {"test/acc", "test/acc_shuffled"} <= metrics.keys() else None,
+        "threads": torch.get_num_threads(), "params": model.num_parameters, "train_seconds": round(train_seconds, 2),
         "tokens_per_second": round(throughput.tokens_per_second, 1) if throughput else None,
         "epochs": trainer.current_epoch, "best_checkpoint": trainer.checkpoint_callback.best_model_path
         if trainer.checkpoint_callback else None, "status": "ok",
     }
     if trainer.is_global_zero:
         write_json_atomic(output_dir / "results.json", results)
+        if getattr(model, "test_predictions", None):  # per test example, for the sweep report's statistics
+            import pandas as pd
+            pd.DataFrame(model.test_predictions).sort_values("index").to_csv(output_dir / "predictions.csv",
+                                                                             index=False)
         for logger in loggers:
             if type(logger).__name__ == "WandbLogger":
                 logger.experiment.summary.update({k: v for k, v in results.items() if v is not None})
     log.info("results: %s", {k: results[k] for k in ("test/acc", "test/f1", "val/acc_best")})
+    if trainer.world_size > 1:  # every rank logs the same values when metrics are synced
+        log.info("rank %d of %d, synced metrics: %s", trainer.global_rank, trainer.world_size, metrics)
     return results
 
 
@@ -109,6 +148,9 @@ def main(cfg: DictConfig) -> float | None:
         raise
     finally:
         finish_wandb_run()
+        distributed = sys.modules.get("src.distributed")  # imported when trainer=ddp built its strategy
+        if distributed is not None:  # a sweep's next job must not reuse this job's DDP process group
+            distributed.end_distributed_job()
 
 
 if __name__ == "__main__":

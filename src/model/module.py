@@ -25,6 +25,20 @@ def _plain(cfg: Any) -> Any:
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
 
 
+ORDER_PROBE_SEED = 1234
+
+
+def shuffle_words(input_ids: torch.Tensor, lengths: torch.Tensor, index: torch.Tensor,
+                  seed: int = ORDER_PROBE_SEED) -> torch.Tensor:
+    """Each row's real tokens in a random order that depends only on (seed, example index), so
+    every model, batch order and device sees the same shuffled test set; padding stays at the end."""
+    order = torch.arange(input_ids.shape[1]).repeat(input_ids.shape[0], 1)
+    for row, (length, example) in enumerate(zip(lengths.tolist(), index.tolist())):
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + example)
+        order[row, :length] = torch.randperm(length, generator=generator)
+    return input_ids.gather(1, order.to(input_ids.device))
+
+
 class SentenceClassifier(LightningModule):
     def __init__(self, summarizer: dict, vocab_size: int, num_classes: int,
                  embedding: dict | None = None, head: dict | None = None,
@@ -45,11 +59,14 @@ class SentenceClassifier(LightningModule):
             raise ConfigError(f"need at least 2 classes, got {num_classes}")
         dim = check_positive("model.embedding.dim", int(embedding.get("dim", 128)), "SentenceClassifier")
         self.embedding = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
+        if embedding.get("freeze", False):  # fixed vectors (pretrained ones, see load_pretrained_embeddings)
+            self.embedding.weight.requires_grad_(False)
         self.embedding_dropout = nn.Dropout(check_dropout(embedding.get("dropout", 0.0), "SentenceClassifier",
                                                           "model.embedding.dropout"))
         self.summarizer = hydra.utils.instantiate(summarizer, input_dim=dim)
         self.head = ResidualMLPHead(self.summarizer.output_dim, num_classes, **head)
         self.tokenizer_json: str | None = None  # set by the training script; saved in checkpoints
+        self.resumed_val_acc_best: float | None = None  # best val/acc before a resume (metric states are not saved)
 
         metric = dict(num_classes=num_classes)
         self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
@@ -61,6 +78,10 @@ class SentenceClassifier(LightningModule):
         self.test_f1 = MulticlassF1Score(**metric, average="macro")
         self.test_subset_acc = nn.ModuleList(MulticlassAccuracy(**metric, average="micro")
                                              for _ in self.hparams.subset_names)
+        # Order probe: accuracy on the test set with each sentence's words shuffled (shuffle_words).
+        self.test_acc_shuffled = MulticlassAccuracy(**metric, average="micro")
+        self.test_predictions: dict[str, list] | None = None  # per test example, for the sweep report
+        self._test_rows: list[dict[str, torch.Tensor]] = []
 
     # ------------------------------------------------------------------ model
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -75,6 +96,8 @@ class SentenceClassifier(LightningModule):
     # ------------------------------------------------------------------ loops
     def on_train_start(self) -> None:
         self.val_acc_best.reset()  # the sanity check must not count as a best
+        if self.resumed_val_acc_best is not None:  # a resumed run keeps the best seen before the crash
+            self.val_acc_best.update(torch.tensor(self.resumed_val_acc_best, device=self.device))
 
     def training_step(self, batch, batch_idx):
         loss, preds = self._step(batch)
@@ -90,6 +113,11 @@ class SentenceClassifier(LightningModule):
 
     def validation_step(self, batch, batch_idx):
         loss, preds = self._step(batch)
+        if not torch.isfinite(loss):  # stop before a checkpoint can store the broken weights
+            raise FloatingPointError(
+                f"non-finite validation loss ({loss.item()}) after global step {self.global_step} "
+                f"(epoch {self.current_epoch}, validation batch {batch_idx}); earlier checkpoints are kept; "
+                "lower model.optimizer.lr or check the data")
         self.val_loss(loss)
         self.val_acc(preds, batch["label"])
         self.val_f1(preds, batch["label"])
@@ -115,8 +143,27 @@ class SentenceClassifier(LightningModule):
                 mask = batch["subset"] == i
                 if mask.any():
                     metric.update(preds[mask], labels[mask])
+        shuffled = shuffle_words(batch["input_ids"], batch["lengths"], batch["index"])
+        preds_shuffled = self(shuffled, batch["lengths"]).argmax(dim=-1)
+        self.test_acc_shuffled(preds_shuffled, labels)
+        self.log("test/acc_shuffled", self.test_acc_shuffled, on_step=False, on_epoch=True)
+        rows = {"index": batch["index"], "label": labels, "pred": preds, "pred_shuffled": preds_shuffled,
+                "length": batch["lengths"]}
+        if "subset" in batch:
+            rows["subset"] = batch["subset"]
+        self._test_rows.append({k: v.detach().cpu() for k, v in rows.items()})
+
+    def on_test_epoch_start(self) -> None:
+        self._test_rows = []
 
     def on_test_epoch_end(self) -> None:
+        if self._test_rows:  # this rank's examples; src.train writes them to predictions.csv
+            self.test_predictions = {k: torch.cat([r[k] for r in self._test_rows]).tolist()
+                                     for k in self._test_rows[0]}
+            if "subset" in self.test_predictions:
+                self.test_predictions["subset"] = [self.hparams.subset_names[i]
+                                                   for i in self.test_predictions["subset"]]
+            self._test_rows = []
         for name, metric in zip(self.hparams.subset_names, self.test_subset_acc):
             if metric.update_count:
                 self.log(f"test/acc_{name}", metric.compute(), sync_dist=True)
@@ -138,10 +185,34 @@ class SentenceClassifier(LightningModule):
 
     # ------------------------------------------------------------------ checkpoint extras
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["seq2vec"] = {"tokenizer": self.tokenizer_json}
+        best = float(self.val_acc_best.max_value)
+        checkpoint["seq2vec"] = {"tokenizer": self.tokenizer_json,
+                                 "val_acc_best": best if best != float("-inf") else None}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.tokenizer_json = checkpoint.get("seq2vec", {}).get("tokenizer")
+        self.resumed_val_acc_best = checkpoint.get("seq2vec", {}).get("val_acc_best")
+
+    def load_pretrained_embeddings(self, tokenizer) -> int:
+        """Copy ``model.embedding.pretrained_path`` vectors (word2vec/GloVe text, maybe .gz) into the
+        rows of the tokenizer's words; the other rows are redrawn at the vectors' scale. Called once by
+        the training script: checkpoints hold the weights, so ``load_from_checkpoint`` needs no file.
+        Returns the number of words found."""
+        path = self.hparams.embedding.get("pretrained_path")
+        if not path:
+            return 0
+        from src.data.vectors import pretrained_embedding_rows
+
+        special = tuple(i for i in (self.hparams.pad_id, tokenizer.token_to_id("[UNK]")) if i is not None)
+        lowercase = tokenizer.normalizer is not None and tokenizer.normalizer.normalize_str("A") == "a"
+        ids, vectors = pretrained_embedding_rows(path, tokenizer.get_vocab(), self.embedding.embedding_dim,
+                                                 special_ids=special, lowercase=lowercase)
+        with torch.no_grad():
+            weight, found = self.embedding.weight, torch.as_tensor(vectors, dtype=self.embedding.weight.dtype)
+            weight.normal_(0.0, float(found.std()) if found.numel() > 1 else 1.0)
+            weight[torch.as_tensor(ids)] = found
+            weight[self.hparams.pad_id] = 0.0
+        return len(ids)
 
     @property
     def num_parameters(self) -> int:
