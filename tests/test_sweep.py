@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from src.train import threads_per_job
+from src.utils.launcher import threads_per_job
 from tests.conftest import CONF_DIR, REPO, compose_train_config
 
 TINY = ["data.source.n_train=200", "data.source.n_validation=100", "data.source.n_test=100",
