@@ -87,8 +87,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = [s for s in args.summarizers if not (CONF_DIR / "summarizer" / f"{s}.yaml").is_file()]
     if unknown:
         parser.error(f"--summarizers: no conf/summarizer/{unknown[0]}.yaml")
-    if args.precision == "bf16" and args.device == "cpu":
-        parser.error("--precision bf16 needs --device cuda (oneDNN's CPU LSTM has no bf16 kernel on most CPUs)")
     for name in ("batches", "rounds", "batch_size", "lightning_repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
@@ -105,15 +103,15 @@ def resolve_device(name: str) -> torch.device:
 
 
 def data_overrides(data_dir: str | None) -> tuple[list[str], str]:
-    """Overrides selecting the benchmark's data, and a one-word description of it."""
+    """Overrides selecting the benchmark's data, and where it comes from."""
     if data_dir == "none":
-        return [], "default"
+        return [], "the default data config"
     folder = Path(data_dir).expanduser() if data_dir else DEFAULT_DATA_DIR
     if data_dir and not folder.is_dir():
         raise SystemExit(f"error: --data-dir: no such folder: {folder}")
     if folder.is_dir() and (CONF_DIR / "data" / "files.yaml").is_file():
-        return ["data=files", f"data.data_dir={folder}"], folder.name
-    return [], "default"
+        return ["data=files", f"data.data_dir={folder}"], str(folder)
+    return [], "the default data config"
 
 
 def model_overrides(args: argparse.Namespace, summarizer: str, device: torch.device) -> list[str]:
@@ -149,6 +147,11 @@ def compose(overrides: list[str], output_dir: Path):
 
 
 # --------------------------------------------------------------------------- timing helpers
+def say(message: str) -> None:
+    """Progress, on stderr (the table and the JSON are the results)."""
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -271,7 +274,8 @@ def measure_summarizers(args, datamodule, device, workdir: Path) -> tuple[dict, 
     results = {}
     for name, values in seconds.items():
         median = statistics.median(values)
-        results[name] = {"step_ms": 1e3 * median / len(batches), "tokens_per_s": tokens / median}
+        results[name] = {"step_ms": 1e3 * median / len(batches), "tokens_per_s": tokens / median,
+                         "rounds_ms": [1e3 * v / len(batches) for v in values]}
     return results, cfgs, batches
 
 
@@ -473,6 +477,8 @@ def run(args: argparse.Namespace) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
+    if args.precision == "bf16" and device.type != "cuda":
+        raise SystemExit("error: --precision bf16 needs a CUDA device (oneDNN's CPU LSTM has no bf16 kernel on most CPUs)")
     if device.type == "cuda":
         if device.index is None:  # "cuda" alone: the current device (set_device needs an index)
             device = torch.device("cuda", torch.cuda.current_device())
@@ -494,29 +500,36 @@ def run(args: argparse.Namespace) -> dict:
         data_setup_s = time.perf_counter() - setup_start
 
         results: dict = {"device": device_name(device), "torch": torch.__version__, "precision": args.precision,
-                         "data": f"{datamodule.name} ({data_name})", "batch_size": args.batch_size,
+                         "data": f"{datamodule.name} from {data_name}", "batch_size": args.batch_size,
                          "embedding_dim": args.embedding_dim, "hidden_size": args.hidden_size,
                          "data_setup_s": data_setup_s, "threads": torch.get_num_threads()}
         phases = {"data_setup": data_setup_s}
         mark = time.perf_counter()
+        say(f"data {results['data']}: {len(datamodule.splits['train'])} training examples (setup {data_setup_s:.1f} s); "
+            f"timing {len(args.summarizers)} models, {args.warmup} + {args.rounds} rounds of {args.batches} batches")
         summarizers, cfgs, batches = measure_summarizers(args, datamodule, device, workdir)
         phases["summarizers"], mark = time.perf_counter() - mark, time.perf_counter()
-        results.update(summarizers={k: summarizers[k] for k in args.summarizers},
+        results.update(summarizers={k: {"step_ms": v["step_ms"], "tokens_per_s": v["tokens_per_s"]}
+                                    for k, v in summarizers.items()},
+                       step_ms_per_round={k: v["rounds_ms"] for k, v in summarizers.items()},
                        timed_batches=len(batches), timed_tokens=sum(int(b["lengths"].sum()) for b in batches),
                        rounds=args.rounds,
                        mean_padded_length=statistics.mean(b["input_ids"].shape[1] for b in batches))
         if {"avg_ch", "lstm_hc"} <= summarizers.keys():
             results["avg_ch_over_lstm_hc"] = summarizers["avg_ch"]["step_ms"] / summarizers["lstm_hc"]["step_ms"]
         if not args.skip_lightning:
+            say(f"Lightning vs a plain loop: {args.lightning_repeats} epoch(s) each of {args.lightning_summarizer}")
             results.update(measure_lightning(args, datamodule, device, workdir))
             phases["lightning"], mark = time.perf_counter() - mark, time.perf_counter()
         results.update(padding_efficiencies(datamodule, args.batch_size))
         lstm_cfg = cfgs.get("lstm_h") or compose(model_overrides(args, "lstm_h", device), workdir)
+        say("lstm_h FLOP/s and the matmul peak")
         results["lstm_gflops"] = measure_lstm_gflops(args, lstm_cfg, datamodule, batches, device)
         results["gemm_peak_gflops"] = gemm_peak_gflops(device, args.precision, args.gemm_size)
         results["lstm_over_gemm_peak"] = results["lstm_gflops"] / results["gemm_peak_gflops"]
         phases["flops"], mark = time.perf_counter() - mark, time.perf_counter()
         if not args.skip_startup:
+            say("python -m src.train start-up")
             results.update(measure_startup(args, device, workdir))
             phases["startup"] = time.perf_counter() - mark
         results["phase_seconds"] = phases

@@ -153,15 +153,15 @@ def lstm_all_states(x: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, 
     return hs.transpose(0, 1), cs.transpose(0, 1)
 
 
-def _linear_scan(decay: Tensor, drive: Tensor) -> Tensor:
+def _linear_scan(decay: Tensor, drive: Tensor, doubling: bool | None = None) -> Tensor:
     """c_t = decay_t * c_{t-1} + drive_t from c_{-1} = 0, along dim 1 of [B, T, H] tensors.
 
-    On CUDA by doubling (Hillis-Steele: ceil(log2 T) rounds of composing each step's affine map
-    with the one ``shift`` steps back), a few dozen kernel launches however long T is; elsewhere
-    step by step, which does the least arithmetic.
+    ``doubling`` (default: on CUDA) scans in ceil(log2 T) rounds, each composing every step's
+    affine map with the one ``shift`` steps back (Hillis-Steele): a few dozen kernel launches
+    however long T is. Otherwise step by step, which does the least arithmetic.
     """
     steps = drive.size(1)
-    if not drive.is_cuda:
+    if not (drive.is_cuda if doubling is None else doubling):
         out = []
         c = torch.zeros_like(drive[:, 0])
         for t in range(steps):
