@@ -169,14 +169,12 @@ def to_device(batch: dict, device: torch.device) -> dict:
 
 def build_model(cfg, datamodule, device: torch.device):
     """The training script's model (same seed, same init) and its optimizer."""
-    import hydra
     import lightning as L
 
+    from src.model.module import build_model as build_classifier
+
     L.seed_everything(cfg.seed, verbose=False)
-    model = hydra.utils.instantiate(
-        cfg.model, summarizer=cfg.summarizer, vocab_size=datamodule.vocab_size,
-        num_classes=datamodule.num_classes, pad_id=datamodule.pad_id,
-        label_names=datamodule.label_names, subset_names=datamodule.subset_names).to(device)
+    model = build_classifier(cfg, datamodule).to(device)
     model.train()
     optimizer = model.configure_optimizers()
     if isinstance(optimizer, dict):

@@ -8,7 +8,6 @@ the run dir; for the data a model was trained on it repeats the training run's t
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import hydra
@@ -59,23 +58,11 @@ def evaluate(cfg: DictConfig) -> dict:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
 def main(cfg: DictConfig) -> float | None:
     """Returns test/acc (so `-m` sweeps over data configs can be compared)."""
-    from src.utils.instantiate import root_cause
+    from src.utils.cli import require_checkpoint, run_reporting_user_errors
 
-    if not cfg.get("ckpt_path"):
-        print("error: give the checkpoint to score: ckpt_path=outputs/runs/.../checkpoints/epoch_XXX.ckpt",
-              file=sys.stderr)
-        sys.exit(2)
-    if not Path(cfg.ckpt_path).expanduser().is_file():  # answered before the slow imports
-        print(f"error: checkpoint not found: {cfg.ckpt_path}", file=sys.stderr)
-        sys.exit(2)
-    try:
-        return evaluate(cfg)["test/acc"]
-    except Exception as exc:  # noqa: BLE001
-        cause = root_cause(exc)
-        if type(cause).__name__ in USER_ERRORS:
-            print(f"error: {cause}", file=sys.stderr)
-            sys.exit(2)
-        raise
+    require_checkpoint(cfg.get("ckpt_path"),
+                       "give the checkpoint to score: ckpt_path=outputs/runs/.../checkpoints/epoch_XXX.ckpt")
+    return run_reporting_user_errors(lambda: evaluate(cfg)["test/acc"], USER_ERRORS)
 
 
 if __name__ == "__main__":

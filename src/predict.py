@@ -109,23 +109,11 @@ def predict(cfg: DictConfig) -> list[dict]:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
 def main(cfg: DictConfig) -> None:
-    from src.utils.instantiate import root_cause
+    from src.utils.cli import require_checkpoint, run_reporting_user_errors
 
-    if not cfg.get("ckpt_path"):
-        print('error: give the model: ckpt_path=outputs/runs/.../checkpoints/epoch_XXX.ckpt text="..."',
-              file=sys.stderr)
-        sys.exit(2)
-    if not Path(cfg.ckpt_path).expanduser().is_file():  # answered before the slow imports
-        print(f"error: checkpoint not found: {cfg.ckpt_path}", file=sys.stderr)
-        sys.exit(2)
-    try:
-        predict(cfg)
-    except Exception as exc:  # noqa: BLE001
-        cause = root_cause(exc)
-        if type(cause).__name__ in USER_ERRORS:
-            print(f"error: {cause}", file=sys.stderr)
-            sys.exit(2)
-        raise
+    require_checkpoint(cfg.get("ckpt_path"),
+                       'give the model: ckpt_path=outputs/runs/.../checkpoints/epoch_XXX.ckpt text="..."')
+    run_reporting_user_errors(lambda: predict(cfg), USER_ERRORS)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ def train(cfg: DictConfig) -> dict:
     import torch
 
     from src.callbacks import TrainThroughput
+    from src.model.module import build_model
     from src.checkpointing import prepare_resume
     from src.utils.instantiate import instantiate_each
     from src.utils.io import write_json_atomic
@@ -41,11 +42,7 @@ def train(cfg: DictConfig) -> dict:
 
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")
-    model = hydra.utils.instantiate(
-        cfg.model, summarizer=cfg.summarizer, vocab_size=datamodule.vocab_size,
-        num_classes=datamodule.num_classes, pad_id=datamodule.pad_id,
-        label_names=datamodule.label_names, subset_names=datamodule.subset_names)
-    model.tokenizer_json = datamodule.tokenizer.to_str()
+    model = build_model(cfg, datamodule)
     model.load_pretrained_embeddings(datamodule.tokenizer)  # no-op unless model.embedding.pretrained_path
     prepare_resume(cfg, model)  # ckpt_path: fails in one line if it does not fit; W&B continues its run
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from src.model.head import ResidualMLPHead
+from src.model.module import build_model
 from tests.conftest import SUMMARIZERS, tiny
 
 
@@ -14,11 +15,7 @@ def build(train_config, name: str):
     torch.manual_seed(0)
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")
-    model = hydra.utils.instantiate(
-        cfg.model, summarizer=cfg.summarizer, vocab_size=datamodule.vocab_size,
-        num_classes=datamodule.num_classes, pad_id=datamodule.pad_id,
-        label_names=datamodule.label_names, subset_names=datamodule.subset_names)
-    return cfg, datamodule, model
+    return cfg, datamodule, build_model(cfg, datamodule)
 
 
 @pytest.mark.parametrize("name", SUMMARIZERS)
@@ -65,7 +62,6 @@ def test_checkpoint_rebuilds_the_model_and_keeps_the_tokenizer(train_config, tmp
     from src.model.module import SentenceClassifier
 
     _, datamodule, model = build(train_config, "lstm_hc")
-    model.tokenizer_json = datamodule.tokenizer.to_str()
     trainer = Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                       limit_train_batches=2, limit_val_batches=1, use_distributed_sampler=False)
     trainer.fit(model, datamodule=datamodule)

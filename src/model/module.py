@@ -217,3 +217,15 @@ class SentenceClassifier(LightningModule):
     @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def build_model(cfg: DictConfig, datamodule) -> SentenceClassifier:
+    """The model ``cfg`` describes, sized from a set-up datamodule (vocabulary, classes, subsets),
+    carrying its tokenizer so checkpoints can read raw text. One place for train, bench and tests."""
+    model = hydra.utils.instantiate(
+        cfg.model, summarizer=cfg.summarizer, vocab_size=datamodule.vocab_size,
+        num_classes=datamodule.num_classes, pad_id=datamodule.pad_id,
+        label_names=datamodule.label_names, subset_names=datamodule.subset_names)
+    model.tokenizer_json = datamodule.tokenizer.to_str()
+    return model
+
