@@ -151,6 +151,34 @@ def test_some_deciding_clauses_are_far_from_the_end(ds):
     assert max(parse(t)[1] for t, _, _ in rows(short, "train", "order_dependent")) < 20
 
 
+def test_long_range_distance_is_configurable_and_exact():
+    d = make_order_sentiment(**SMALL, max_length=200, long_range_distance=[100, 180])
+    dep = [t for split in SPLITS for t, _, _ in rows(d, split, "order_dependent")]
+    far = sorted(parse(t)[1] for t in dep if parse(t)[1] >= 20)
+    assert 0.25 <= len(far) / len(dep) <= 0.35
+    assert far[0] >= 100 and far[-1] <= 180
+    assert far[0] < 110 and far[-1] > 170  # spread over the whole range
+    assert max(len(t.split()) for split in SPLITS for t in d[split]["text"]) <= 200
+    for split in SPLITS:  # still the same grammar and the same twins
+        for text, label, _ in rows(d, split):
+            assert parse(text)[0] == label, text
+
+
+def test_the_long_config_composes_to_long_sentences():
+    from hydra.utils import instantiate
+
+    from tests.conftest import compose_train_config
+
+    cfg = compose_train_config(["data=synthetic_long", "data.source.n_train=100",
+                                "data.source.n_validation=50", "data.source.n_test=50"])
+    assert cfg.data.name != compose_train_config([]).data.name  # kept apart in results and caches
+    d = instantiate(cfg.data.source)()
+    lengths = [len(t.split()) for split in SPLITS for t in d[split]["text"]]
+    assert max(lengths) > 150 and max(lengths) <= 200
+    far = [parse(t)[1] for t, _, _ in rows(d, "train", "order_dependent")]
+    assert max(far) >= 100
+
+
 # --------------------------------------------------------------------------- order_free
 def test_order_free_is_a_function_of_the_bag_of_words(ds):
     labels_by_bag = collections.defaultdict(set)
@@ -235,6 +263,11 @@ def test_fraction_extremes_keep_twins_together():
     ({"min_length": 3}, "min_length"),
     ({"min_length": 30, "max_length": 20}, "max_length"),
     ({"max_length": 25}, "max_length"),  # too short for long-range pairs
+    ({"max_length": 100, "long_range_distance": [100, 180]}, "max_length"),
+    ({"long_range_distance": [50, 20]}, "long_range_distance"),
+    ({"long_range_distance": [2, 50]}, "long_range_distance"),  # shorter than one filler phrase
+    ({"long_range_distance": 30}, "long_range_distance"),
+    ({"long_range_distance": [20.5, 50]}, "long_range_distance"),
     ({"seed": -1}, "seed"),
 ])
 def test_invalid_arguments_raise_value_error_naming_them(kwargs, name):

@@ -9,14 +9,17 @@ chance there, it owes to word order. The other half (``order_free``) is solvable
 the bag of words alone and is the control: every summarizer should do well on it.
 
 A ``long_range_fraction`` of the twin pairs end with a long neutral tail after the
-deciding clause, so the decisive words are 20-50 tokens from the end: short memory
-(a vanilla RNN read left to right) should fail there while gated memory should not.
+deciding clause, so the decisive words are ``long_range_distance`` (default 20-50)
+tokens from the end. At the default 5-60 tokens a vanilla RNN still bridges that gap;
+``conf/data/synthetic_long.yaml`` (up to 200 tokens, 100-180 tokens after the
+deciding words) is where short memory visibly fails and gated memory does not.
 """
 
 from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Sequence
 from numbers import Integral, Real
 
 import datasets
@@ -143,8 +146,7 @@ assert all(set(by_len) == set(range(_MIN_COST - 1, _MAX_COST)) and all(by_len.va
 
 _SHORTEST_SENTENCE = 5  # "the plot was good ."
 _SHORTEST_TWIN = 11  # "the plot was good , but the cast was dull ."
-_SHORTEST_LONG_RANGE = 30  # "C1 , but C2" (10 tokens) + 20 tokens after the deciding adjective
-_LONG_RANGE_DISTANCE = (20, 50)  # tokens after the deciding adjective
+_SHORTEST_HEAD = 10  # "C1 , but C2" up to the deciding adjective
 _MAX_ATTEMPTS = 10_000
 
 
@@ -298,7 +300,8 @@ def _opposite_clauses(rng: _Rng) -> tuple[list[str], list[str], int]:
     return a, b, pol_a
 
 
-def _twin_pair(rng: _Rng, long_range: bool, min_length: int, max_length: int):
+def _twin_pair(rng: _Rng, long_range: bool, min_length: int, max_length: int,
+               long_range_distance: tuple[int, int] = (20, 50)):
     """Two sentences with the same token multiset and opposite labels.
 
     Returns ``[(tokens, label), (tokens, label)]`` or None if the draw does not fit the
@@ -308,7 +311,8 @@ def _twin_pair(rng: _Rng, long_range: bool, min_length: int, max_length: int):
       concession      "although S , M ." / "M , although S ." -> pol(M); twin swaps roles
       negation scope  "C1 , but C2 ." with "not" in one clause; twin moves the "not"
     Long-range pairs add a neutral tail after the deciding clause (concession puts the
-    main clause first) so the deciding adjective is 20-50 tokens from the end.
+    main clause first) so the deciding adjective is ``long_range_distance`` tokens from
+    the end.
     """
     kind = rng.pick(("contrast", "concession", "negation_scope"))
     if kind == "negation_scope":
@@ -338,7 +342,7 @@ def _twin_pair(rng: _Rng, long_range: bool, min_length: int, max_length: int):
     tail_cost = 0
     if long_range:
         # distance = tokens after the deciding adjective = rest + tail + "."
-        lo_d, hi_d = _LONG_RANGE_DISTANCE
+        lo_d, hi_d = long_range_distance
         hi_d = min(hi_d, max_length - head_max)
         lo_t = max(lo_d - 1 - min(rest_len), _MIN_COST)
         hi_t = hi_d - 1 - max(rest_len)
@@ -372,6 +376,21 @@ def _check_fraction(name: str, value) -> None:
         raise ValueError(f"{name}={value!r} must be a number in [0, 1]")
 
 
+def _check_distance(value) -> tuple[int, int]:
+    """``long_range_distance`` as ``(lo, hi)``: integers with ``_MIN_COST + 1 <= lo <= hi``."""
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise ValueError(f"long_range_distance={value!r} must be a pair [lo, hi]") from None
+    for v in (lo, hi):
+        if isinstance(v, bool) or not isinstance(v, Integral):
+            raise ValueError(f"long_range_distance={list(value)!r} must hold two integers")
+    if not _MIN_COST + 1 <= lo <= hi:
+        raise ValueError(f"long_range_distance={[lo, hi]!r} needs {_MIN_COST + 1} <= lo <= hi "
+                         f"(the tail is whole filler phrases)")
+    return int(lo), int(hi)
+
+
 def _separate_twins(rng: _Rng, items: list) -> None:
     """Shuffle in place, then break up adjacent twins, so a model that sees batches in
     file order cannot learn from a twin sitting next to its partner."""
@@ -390,7 +409,8 @@ def _separate_twins(rng: _Rng, items: list) -> None:
 
 
 def _make_split(rng: _Rng, n: int, *, order_dependent_fraction: float, long_range_fraction: float,
-                min_length: int, max_length: int, seen: set, pair_ids: itertools.count) -> dict:
+                long_range_distance: tuple[int, int], min_length: int, max_length: int,
+                seen: set, pair_ids: itertools.count) -> dict:
     n_dep = 2 * round(n * order_dependent_fraction / 2)
     if n_dep > n:
         n_dep -= 2
@@ -400,7 +420,7 @@ def _make_split(rng: _Rng, n: int, *, order_dependent_fraction: float, long_rang
 
     for i in range(n_pairs):
         for _ in range(_MAX_ATTEMPTS):
-            pair = _twin_pair(rng, i < n_long, min_length, max_length)
+            pair = _twin_pair(rng, i < n_long, min_length, max_length, long_range_distance)
             if pair is None:
                 continue
             texts = [" ".join(toks) for toks, _ in pair]
@@ -440,6 +460,7 @@ def _make_split(rng: _Rng, n: int, *, order_dependent_fraction: float, long_rang
 def make_order_sentiment(n_train: int = 4000, n_validation: int = 1000, n_test: int = 1000,
                          order_dependent_fraction: float = 0.5, long_range_fraction: float = 0.3,
                          min_length: int = 5, max_length: int = 60,
+                         long_range_distance: Sequence[int] = (20, 50),
                          seed: int = 0) -> datasets.DatasetDict:
     """Generate the order-vs-bag-of-words sentiment benchmark (deterministic in ``seed``).
 
@@ -449,7 +470,8 @@ def make_order_sentiment(n_train: int = 4000, n_validation: int = 1000, n_test: 
     ``"order_dependent"``). In each split, ``order_dependent_fraction`` of the examples
     (rounded to an even count) are twin pairs that share their token multiset and have
     opposite labels, both in that split; ``long_range_fraction`` of those pairs put
-    20-50 neutral tokens after the deciding adjective. Lengths (in tokens) are spread
+    ``long_range_distance = (lo, hi)`` tokens (uniform, inclusive) after the deciding
+    adjective, all neutral but the final ".". Lengths (in tokens) are spread
     over ``[min_length, max_length]``; no text occurs twice in the whole dataset, so no
     test text is in train.
     """
@@ -462,8 +484,10 @@ def make_order_sentiment(n_train: int = 4000, n_validation: int = 1000, n_test: 
     _check_int("max_length", max_length, min_length)
     if order_dependent_fraction > 0 and max_length < _SHORTEST_TWIN:
         raise ValueError(f"max_length={max_length} must be >= {_SHORTEST_TWIN} for order_dependent examples")
-    if order_dependent_fraction > 0 and long_range_fraction > 0 and max_length < _SHORTEST_LONG_RANGE:
-        raise ValueError(f"max_length={max_length} must be >= {_SHORTEST_LONG_RANGE} for long-range examples")
+    distance = _check_distance(long_range_distance)
+    if order_dependent_fraction > 0 and long_range_fraction > 0 and max_length < _SHORTEST_HEAD + distance[0]:
+        raise ValueError(f"max_length={max_length} must be >= {_SHORTEST_HEAD + distance[0]} for long-range "
+                         f"examples ({_SHORTEST_HEAD} tokens + long_range_distance {distance[0]})")
 
     rng = _Rng(int(seed))
     seen: set = set()
@@ -477,6 +501,7 @@ def make_order_sentiment(n_train: int = 4000, n_validation: int = 1000, n_test: 
     for split, n in (("train", n_train), ("validation", n_validation), ("test", n_test)):
         columns = _make_split(rng, int(n), order_dependent_fraction=float(order_dependent_fraction),
                               long_range_fraction=float(long_range_fraction),
+                              long_range_distance=distance,
                               min_length=int(min_length), max_length=int(max_length),
                               seen=seen, pair_ids=pair_ids)
         splits[split] = datasets.Dataset.from_dict(columns, features=features)
