@@ -169,3 +169,46 @@ def test_bad_settings_fail_with_one_line(name, key, value, match, train_config):
     assert "\n" not in str(cause)
     import re
     assert re.search(match, str(cause))
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3, 5, 8, 17, 60])
+def test_doubling_scan_equals_the_step_by_step_recurrence(steps):
+    """The log2 T scan is what CUDA runs for avg_ch; here it is forced on CPU, where it can be
+    checked against the plain loop c_t = f_t * c_{t-1} + d_t in values and gradients."""
+    from src.summarizers.lstm_kernels import _linear_scan
+
+    g = torch.Generator().manual_seed(steps)
+    decay = torch.rand(3, steps, 4, generator=g, dtype=torch.double).requires_grad_()
+    drive = torch.randn(3, steps, 4, generator=g, dtype=torch.double).requires_grad_()
+    c, expected = torch.zeros(3, 4, dtype=torch.double), []
+    for t in range(steps):
+        c = decay[:, t] * c + drive[:, t]
+        expected.append(c)
+    expected = torch.stack(expected, 1)
+    for doubling in (True, False):
+        out = _linear_scan(decay, drive, doubling=doubling)
+        torch.testing.assert_close(out, expected, atol=1e-12, rtol=0)
+        weights = torch.randn(out.shape, generator=g, dtype=torch.double)
+        got = torch.autograd.grad((out * weights).sum(), (decay, drive),  # decay_0 meets c_{-1} = 0:
+                                  allow_unused=True, materialize_grads=True)  # its gradient is 0
+        want = torch.autograd.grad((expected * weights).sum(), (decay, drive), retain_graph=True)
+        for a, b in zip(got, want):
+            torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
+
+
+def test_avg_ch_recompute_with_the_doubling_scan_matches_the_fused_kernel(monkeypatch):
+    import src.summarizers.lstm_kernels as kernels
+
+    scan = kernels._linear_scan
+    monkeypatch.setattr(kernels, "_linear_scan", lambda decay, drive: scan(decay, drive, doubling=True))
+    torch.manual_seed(5)
+    fused = AvgCHSummarizer(E, H, num_layers=2, impl="fused").double()
+    recompute = AvgCHSummarizer(E, H, num_layers=2, impl="recompute").double()
+    recompute.load_state_dict(fused.state_dict())
+    x, lengths = padded_batch([9, 3, 6, 1], 9)
+    out_f, out_r = fused(x, lengths), recompute(x, lengths)
+    torch.testing.assert_close(out_r, out_f, atol=1e-10, rtol=0)
+    grads_f = torch.autograd.grad(out_f.square().sum(), list(fused.parameters()))
+    grads_r = torch.autograd.grad(out_r.square().sum(), list(recompute.parameters()))
+    for a, b in zip(grads_r, grads_f):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
