@@ -110,3 +110,19 @@ def test_each_epoch_is_seeded_from_seed_epoch_and_rank_alone():
     assert torch.equal(after_first, torch.rand(2))
     torch.manual_seed(123)
     assert torch.equal(after_later, torch.rand(2))
+
+
+@pytest.mark.slow
+def test_loader_workers_change_nothing_but_speed(tmp_path):
+    """``data.num_workers`` moves collation into worker processes; the batches (drawn by the
+    sampler in the main process, reshuffled each epoch) and so every number must stay the same."""
+    BatchRecorder.epochs = {}
+    recorder = [f"+callbacks.batch_recorder._target_={BatchRecorder.__module__}.BatchRecorder"]
+    with_workers = train_here(SMALL + ["seed=1", "data.num_workers=2"] + recorder, tmp_path / "w")
+    batches = dict(BatchRecorder.epochs)
+    in_process = train_here(SMALL + ["seed=1", "data.num_workers=0"], tmp_path / "p")
+    assert {k: with_workers[k] for k in METRIC_KEYS} == {k: in_process[k] for k in METRIC_KEYS}
+    assert val_losses(tmp_path / "w") == val_losses(tmp_path / "p")
+    assert batches[0] != batches[1]  # persistent workers still see each epoch's new order
+    for epoch, seen in batches.items():
+        assert seen == _sampler_batches(tmp_path / "w", seed=1, epoch=epoch), epoch
