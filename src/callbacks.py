@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 
+import torch
 from lightning import Callback
 
 
@@ -10,12 +11,16 @@ class TrainThroughput(Callback):
     """Real (non-padding) tokens per second of the training loop proper.
 
     Time runs from each training epoch's start to its last training batch, so validation,
-    checkpointing and start-up are not counted. Logs ``train/tokens_per_s`` each epoch.
+    checkpointing and start-up are not counted. Logs ``train/tokens_per_s`` each epoch. Under DDP
+    it is the whole job's rate, the same on every rank: the tokens of all ranks over the slowest
+    rank's time (each rank alone would report only its share).
     """
 
     def __init__(self):
-        self.tokens = 0
+        self.tokens = 0  # this rank's
         self.seconds = 0.0
+        self.all_tokens = 0.0  # every rank's, as of the last epoch end
+        self.all_seconds = 0.0
         self._epoch_start = None
         self._last_end = None
 
@@ -30,9 +35,13 @@ class TrainThroughput(Callback):
         if self._epoch_start is not None:
             self.seconds += self._last_end - self._epoch_start
             self._epoch_start = None
-        if self.seconds > 0:
-            pl_module.log("train/tokens_per_s", self.tokens / self.seconds)
+        mine = torch.tensor([float(self.tokens), self.seconds], dtype=torch.float64, device=pl_module.device)
+        gathered = trainer.strategy.all_gather(mine).reshape(-1, 2)  # [world_size, 2]
+        self.all_tokens, self.all_seconds = gathered[:, 0].sum().item(), gathered[:, 1].max().item()
+        if self.all_seconds > 0:
+            # equal on every rank already; sync_dist only keeps Lightning's DDP warning quiet
+            pl_module.log("train/tokens_per_s", self.all_tokens / self.all_seconds, sync_dist=True)
 
     @property
     def tokens_per_second(self) -> float:
-        return self.tokens / self.seconds if self.seconds else float("nan")
+        return self.all_tokens / self.all_seconds if self.all_seconds else float("nan")
