@@ -37,6 +37,8 @@ from lightning.fabric.utilities.cloud_io import _is_local_file_protocol
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from src.utils.io import current_umask
+
 log = logging.getLogger(__name__)
 
 # Checkpoint key for run facts that are not model hyperparameters (seed, summarizer name, W&B run id).
@@ -61,9 +63,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(fd, 0o666 & ~umask)  # the permissions a plain open() would give
+            os.fchmod(fd, 0o666 & ~current_umask())  # the permissions a plain open() would give
             with os.fdopen(fd, "wb") as f:
                 torch.save(checkpoint, f)
                 f.flush()
