@@ -260,6 +260,15 @@ def _colors(variants: list[str]) -> dict[str, Any]:
     return {v: cmap(i % 10) for i, v in enumerate(variants)}
 
 
+def _save(fig, path: Path, rect=(0, 0, 1, 1)) -> None:
+    """Lay out, write and close (figures left open pile up across a long sweep's reports)."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout(rect=rect)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_accuracy(summary: pd.DataFrame, jobs: pd.DataFrame, predictions: pd.DataFrame, path: Path) -> None:
     """Point-and-interval plot: test accuracy (seeds as dots), subsets and shuffled words."""
     import matplotlib.pyplot as plt
@@ -297,9 +306,7 @@ def plot_accuracy(summary: pd.DataFrame, jobs: pd.DataFrame, predictions: pd.Dat
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=min(3, len(metrics) + 2), fontsize=9,
               frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_val_curves(curves: pd.DataFrame, variants: list[str], path: Path) -> None:
@@ -322,9 +329,7 @@ def plot_val_curves(curves: pd.DataFrame, variants: list[str], path: Path) -> No
     ax.set_title("Validation accuracy (mean over seeds still training; band: min-max)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_length_buckets(buckets: pd.DataFrame, variants: list[str], path: Path) -> None:
@@ -344,9 +349,7 @@ def plot_length_buckets(buckets: pd.DataFrame, variants: list[str], path: Path) 
     ax.set_title("Test accuracy by input length")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_efficiency(summary: pd.DataFrame, path: Path) -> None:
@@ -382,9 +385,7 @@ def plot_efficiency(summary: pd.DataFrame, path: Path) -> None:
     axes[1].set_title("Accuracy vs speed")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(0.86, 0.5), fontsize=9, frameon=False)
-    fig.tight_layout(rect=(0, 0, 0.86, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path, rect=(0, 0, 0.86, 1))
 
 
 # ---------------------------------------------------------------------------------------- markdown
