@@ -24,9 +24,7 @@ every validation): a run killed in the middle of epoch *e* restarts epoch *e* fr
 from __future__ import annotations
 
 import logging
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +35,7 @@ from lightning.fabric.utilities.cloud_io import _is_local_file_protocol
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from src.utils.io import current_umask
+from src.utils.io import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +49,7 @@ class CheckpointError(ValueError):
 
 # --------------------------------------------------------------------------- writing
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """``torch.save`` into a temp file next to the target, fsync, ``os.replace``, fsync the folder.
+    """``torch.save`` through ``atomic_write``: a kill at any moment leaves a whole checkpoint.
 
     Remote paths (s3://, gs://) go through Lightning's default fsspec writer.
     """
@@ -59,35 +57,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
         if storage_options is not None or not _is_local_file_protocol(str(path)):
             return super().save_checkpoint(checkpoint, path, storage_options)
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            os.fchmod(fd, 0o666 & ~current_umask())  # the permissions a plain open() would give
-            with os.fdopen(fd, "wb") as f:
-                torch.save(checkpoint, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (a power cut after it must not bring the old file back)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems do not support fsync on a directory
-    finally:
-        os.close(fd)
+        with atomic_write(path, "wb") as f:
+            torch.save(checkpoint, f)
 
 
 # --------------------------------------------------------------------------- resuming

@@ -38,7 +38,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -51,6 +50,8 @@ import tokenizers
 from lightning import LightningDataModule
 from tokenizers import Tokenizer
 from torch.utils.data import DataLoader, Dataset
+
+from src.utils.io import atomic_write
 
 from .batching import BucketBatchSampler, collate, padding_efficiency
 from .sources import SPLITS, DataError, carve_splits, load_files, natural_sorted, origin
@@ -372,22 +373,12 @@ class TextDataModule(LightningDataModule):
                            f"{split}__labels": data.labels})
             if data.subsets is not None:
                 arrays[f"{split}__subsets"] = data.subsets
-        tmp = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
+            with atomic_write(path, "wb") as f:  # readers see the old file or the whole new one
                 np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)  # atomic: readers see the old file or the whole new one
-            tmp = None
             log.info("%s: cached tokenized data in %s", self.name, path)
         except OSError as exc:
             log.warning("%s: could not write the cache file %s (%s); continuing without it", self.name, path, exc)
-        finally:
-            if tmp is not None and os.path.exists(tmp):
-                os.unlink(tmp)
 
     # ------------------------------------------------------------------ facts the model is sized from
     @property

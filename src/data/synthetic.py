@@ -301,7 +301,7 @@ def _opposite_clauses(rng: _Rng) -> tuple[list[str], list[str], int]:
 
 
 def _twin_pair(rng: _Rng, long_range: bool, min_length: int, max_length: int,
-               long_range_distance: tuple[int, int] = (20, 50)):
+               long_range_distance: tuple[int, int]):
     """Two sentences with the same token multiset and opposite labels.
 
     Returns ``[(tokens, label), (tokens, label)]`` or None if the draw does not fit the
