@@ -75,3 +75,82 @@ def test_checkpoint_rebuilds_the_model_and_keeps_the_tokenizer(train_config, tmp
     loaded.eval()
     torch.testing.assert_close(loaded(batch["input_ids"], batch["lengths"]),
                                model(batch["input_ids"], batch["lengths"]))
+
+
+def _spy_on_embedding_ids(model) -> list[torch.Tensor]:
+    seen: list[torch.Tensor] = []
+    model.embedding.register_forward_hook(lambda module, args, out: seen.append(args[0].clone()))
+    return seen
+
+
+def test_word_dropout_replaces_real_tokens_by_unk_only_in_training(train_config):
+    cfg = train_config(*tiny("mean"), "model.embedding.word_dropout=0.3")
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.setup("fit")
+    model = build_model(cfg, datamodule)
+    assert model.hparams.unk_id == datamodule.tokenizer.token_to_id("[UNK]") != model.hparams.pad_id
+    batch = next(iter(datamodule.train_dataloader()))
+    ids, lengths = batch["input_ids"], batch["lengths"]
+    seen = _spy_on_embedding_ids(model)
+    real = torch.arange(ids.shape[1])[None, :] < lengths[:, None]
+    torch.manual_seed(0)
+    model.train()
+    model(ids, lengths)
+    changed = seen[-1] != ids
+    assert (seen[-1][changed] == model.hparams.unk_id).all()   # a dropped word becomes [UNK] ...
+    assert not (changed & ~real).any()                          # ... and padding is never touched
+    rate = changed.sum().item() / (real & (ids != model.hparams.unk_id)).sum().item()
+    assert 0.2 < rate < 0.4, rate                               # at about the configured rate
+    model.eval()
+    model(ids, lengths)
+    assert torch.equal(seen[-1], ids)                           # evaluation sees every word
+
+
+def test_word_dropout_without_an_unk_id_is_a_config_error():
+    from src.model.module import SentenceClassifier
+    from src.summarizers.base import ConfigError
+
+    with pytest.raises(ConfigError, match="word_dropout"):
+        SentenceClassifier(summarizer={"_target_": "src.summarizers.MeanSummarizer"}, vocab_size=10,
+                           num_classes=2, embedding={"dim": 4, "word_dropout": 0.1})
+    with pytest.raises(ConfigError, match="word_dropout"):
+        SentenceClassifier(summarizer={"_target_": "src.summarizers.MeanSummarizer"}, vocab_size=10,
+                           num_classes=2, embedding={"dim": 4, "word_dropout": 1.0}, unk_id=1)
+
+
+def test_label_smoothing_changes_the_training_loss_only(train_config):
+    losses = {}
+    for smoothing in (0.0, 0.2):
+        cfg = train_config(*tiny("lstm_h"), f"model.label_smoothing={smoothing}",
+                           "model.embedding.dropout=0", "model.head.dropout=0")
+        datamodule = hydra.utils.instantiate(cfg.data)
+        datamodule.setup("fit")
+        torch.manual_seed(0)
+        model = build_model(cfg, datamodule)
+        batch = next(iter(datamodule.train_dataloader()))
+        model.train()
+        train_loss = model._step(batch)[0].item()
+        model.eval()
+        losses[smoothing] = (train_loss, model._step(batch)[0].item())
+    assert losses[0.2][0] != pytest.approx(losses[0.0][0])   # smoothing enters the training loss
+    assert losses[0.2][1] == pytest.approx(losses[0.0][1])   # evaluation loss is plain cross-entropy
+    from src.model.module import SentenceClassifier
+    from src.summarizers.base import ConfigError
+
+    with pytest.raises(ConfigError, match="label_smoothing"):
+        SentenceClassifier(summarizer={"_target_": "src.summarizers.MeanSummarizer"}, vocab_size=10,
+                           num_classes=2, label_smoothing=1.0)
+
+
+def test_head_input_dropout_drops_summary_features_in_training_only():
+    head = ResidualMLPHead(input_dim=6, num_classes=3, width=8, depth=1, dropout=0.0, input_dropout=0.5)
+    seen: list[torch.Tensor] = []
+    head.project.register_forward_hook(lambda module, args, out: seen.append(args[0].clone()))
+    summary = torch.ones(64, 6)
+    head.train()
+    head(summary)
+    zeros = (seen[-1] == 0).float().mean().item()
+    assert 0.35 < zeros < 0.65, zeros
+    head.eval()
+    head(summary)
+    assert torch.equal(seen[-1], summary)

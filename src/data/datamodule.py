@@ -55,7 +55,7 @@ from src.utils.io import atomic_write
 
 from .batching import BucketBatchSampler, collate, padding_efficiency
 from .sources import SPLITS, DataError, carve_splits, load_files, natural_sorted, origin
-from .tokenizer import PAD_ID, encode_flat, train_word_tokenizer
+from .tokenizer import PAD_ID, UNK_ID, encode_flat, train_word_tokenizer
 
 __all__ = ["DataError", "EncodedSplit", "FilesDataModule", "TextDataModule"]
 
@@ -392,6 +392,10 @@ class TextDataModule(LightningDataModule):
     @property
     def pad_id(self) -> int:
         return PAD_ID
+
+    @property
+    def unk_id(self) -> int:
+        return UNK_ID
 
     # ------------------------------------------------------------------ loaders
     def _loader(self, split: str, shuffle: bool) -> DataLoader:

@@ -43,15 +43,16 @@ class SentenceClassifier(LightningModule):
     def __init__(self, summarizer: dict, vocab_size: int, num_classes: int,
                  embedding: dict | None = None, head: dict | None = None,
                  optimizer: dict | None = None, scheduler: dict | None = None,
-                 scheduler_monitor: str = "val/acc", pad_id: int = 0,
-                 label_names: list[str] | None = None, subset_names: list[str] | None = None):
+                 scheduler_monitor: str = "val/acc", pad_id: int = 0, unk_id: int | None = None,
+                 label_smoothing: float = 0.0, label_names: list[str] | None = None, subset_names: list[str] | None = None):
         super().__init__()
         summarizer, embedding, head = _plain(summarizer), _plain(embedding) or {}, _plain(head) or {}
         optimizer, scheduler = _plain(optimizer), _plain(scheduler)
         self.save_hyperparameters({
             "summarizer": summarizer, "vocab_size": vocab_size, "num_classes": num_classes,
             "embedding": embedding, "head": head, "optimizer": optimizer, "scheduler": scheduler,
-            "scheduler_monitor": scheduler_monitor, "pad_id": pad_id,
+            "scheduler_monitor": scheduler_monitor, "pad_id": pad_id, "unk_id": unk_id,
+            "label_smoothing": label_smoothing,
             "label_names": list(label_names or [str(i) for i in range(num_classes)]),
             "subset_names": list(subset_names or []),
         })
@@ -63,6 +64,14 @@ class SentenceClassifier(LightningModule):
             self.embedding.weight.requires_grad_(False)
         self.embedding_dropout = nn.Dropout(check_dropout(embedding.get("dropout", 0.0), "SentenceClassifier",
                                                           "model.embedding.dropout"))
+        # Word dropout (Iyyer et al. 2015): a training token becomes [UNK] with this probability, so the
+        # model learns to classify around words it has never seen, as it must on test.
+        self.word_dropout = check_dropout(embedding.get("word_dropout", 0.0), "SentenceClassifier",
+                                          "model.embedding.word_dropout")
+        if self.word_dropout > 0 and unk_id is None:
+            raise ConfigError("model.embedding.word_dropout > 0 needs the tokenizer's [UNK] id (unk_id)")
+        if not 0.0 <= float(label_smoothing) < 1.0:
+            raise ConfigError(f"model.label_smoothing must be in [0, 1), got {label_smoothing!r}")
         self.summarizer = hydra.utils.instantiate(summarizer, input_dim=dim)
         self.head = ResidualMLPHead(self.summarizer.output_dim, num_classes, **head)
         self.tokenizer_json: str | None = None  # set by the training script; saved in checkpoints
@@ -85,12 +94,16 @@ class SentenceClassifier(LightningModule):
 
     # ------------------------------------------------------------------ model
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if self.training and self.word_dropout > 0:
+            dropped = (torch.rand(input_ids.shape, device=input_ids.device) < self.word_dropout)
+            input_ids = input_ids.masked_fill(dropped & (input_ids != self.hparams.pad_id), self.hparams.unk_id)
         x = self.embedding_dropout(self.embedding(input_ids))
         return self.head(self.summarizer(x, lengths))
 
     def _step(self, batch):
         logits = self(batch["input_ids"], batch["lengths"])
-        loss = F.cross_entropy(logits, batch["label"])
+        smoothing = self.hparams.label_smoothing if self.training else 0.0  # val/test losses stay comparable
+        loss = F.cross_entropy(logits, batch["label"], label_smoothing=smoothing)
         return loss, logits.argmax(dim=-1)
 
     # ------------------------------------------------------------------ loops
@@ -224,7 +237,7 @@ def build_model(cfg: DictConfig, datamodule) -> SentenceClassifier:
     carrying its tokenizer so checkpoints can read raw text. One place for train, bench and tests."""
     model = hydra.utils.instantiate(
         cfg.model, summarizer=cfg.summarizer, vocab_size=datamodule.vocab_size,
-        num_classes=datamodule.num_classes, pad_id=datamodule.pad_id,
+        num_classes=datamodule.num_classes, pad_id=datamodule.pad_id, unk_id=datamodule.unk_id,
         label_names=datamodule.label_names, subset_names=datamodule.subset_names)
     model.tokenizer_json = datamodule.tokenizer.to_str()
     return model
