@@ -154,3 +154,22 @@ def test_head_input_dropout_drops_summary_features_in_training_only():
     head.eval()
     head(summary)
     assert torch.equal(seen[-1], summary)
+
+
+def test_embedding_init_std_sets_the_scale_of_the_random_vectors():
+    from src.model.module import SentenceClassifier
+    from src.summarizers.base import ConfigError
+
+    def vectors(**embedding):
+        torch.manual_seed(0)
+        model = SentenceClassifier(summarizer={"_target_": "src.summarizers.MeanSummarizer"}, vocab_size=2000,
+                                   num_classes=2, embedding={"dim": 64, **embedding})
+        return model.embedding.weight.detach()
+
+    assert vectors()[1:].std().item() == pytest.approx(1.0, abs=0.02)           # PyTorch's N(0, 1) by default
+    small = vectors(init_std=0.1)
+    assert small[1:].std().item() == pytest.approx(0.1, abs=0.002)
+    assert small[0].abs().sum() == 0                                             # [PAD] stays zero
+    for bad in (0, -0.1, "big", True):
+        with pytest.raises(ConfigError, match="init_std"):
+            vectors(init_std=bad)

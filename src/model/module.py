@@ -60,6 +60,13 @@ class SentenceClassifier(LightningModule):
             raise ConfigError(f"need at least 2 classes, got {num_classes}")
         dim = check_positive("model.embedding.dim", int(embedding.get("dim", 128)), "SentenceClassifier")
         self.embedding = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
+        init_std = embedding.get("init_std")
+        if init_std is not None:  # PyTorch draws N(0, 1): vectors of norm ~sqrt(dim) that Adam moves slowly
+            if isinstance(init_std, bool) or not isinstance(init_std, (int, float)) or not init_std > 0:
+                raise ConfigError(f"model.embedding.init_std must be a positive number or null, got {init_std!r}")
+            with torch.no_grad():
+                self.embedding.weight.normal_(0.0, float(init_std))
+                self.embedding.weight[pad_id] = 0.0
         if embedding.get("freeze", False):  # fixed vectors (pretrained ones, see load_pretrained_embeddings)
             self.embedding.weight.requires_grad_(False)
         self.embedding_dropout = nn.Dropout(check_dropout(embedding.get("dropout", 0.0), "SentenceClassifier",
