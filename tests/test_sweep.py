@@ -52,6 +52,26 @@ def test_compare_experiment_runs_every_summarizer_with_three_seeds():
     assert {dict(j)["seed"] for j in jobs} == {0, 1, 2}
 
 
+def test_an_experiment_applies_a_summarizers_own_tuned_settings_and_only_its_own():
+    """conf/tuned/<experiment>/<summarizer>.yaml: bilstm on TREC chose weight decay 0 on validation;
+    the other summarizers keep the experiment's 0.01, other experiments are untouched, and the
+    command line still has the last word."""
+    def decay(*overrides):
+        data_dir = ["data.data_dir=x"] if any(o.startswith("experiment=") for o in overrides) else []
+        cfg = compose_train_config([*data_dir, *overrides])
+        return cfg.model.optimizer.weight_decay, cfg.hydra.runtime.choices.get("tuned")
+
+    assert decay("experiment=trec", "summarizer=bilstm") == (0.0, "trec/bilstm")
+    for other in ("mean", "rnn", "lstm_h", "lstm_c", "lstm_hc", "avg_ch"):
+        assert decay("experiment=trec", f"summarizer={other}")[0] == 0.01
+    assert decay("experiment=mr", "summarizer=bilstm")[0] == 0.01
+    assert decay("summarizer=bilstm")[0] == 0.01
+    assert decay("experiment=trec", "summarizer=bilstm", "model.optimizer.weight_decay=0.05")[0] == 0.05
+    for path in (CONF_DIR / "tuned").glob("*/*.yaml"):  # every tuned file names a real pair
+        assert (CONF_DIR / "experiment" / f"{path.parent.name}.yaml").is_file(), path
+        assert (CONF_DIR / "summarizer" / path.name).is_file(), path
+
+
 def test_two_sweeps_started_in_the_same_second_get_different_dirs():
     first, second = (compose_train_config([]) for _ in range(2))
     dirs = [str(first.hydra.sweep.dir), str(second.hydra.sweep.dir)]
