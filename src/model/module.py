@@ -44,7 +44,8 @@ class SentenceClassifier(LightningModule):
                  embedding: dict | None = None, head: dict | None = None,
                  optimizer: dict | None = None, scheduler: dict | None = None,
                  scheduler_monitor: str = "val/acc", pad_id: int = 0, unk_id: int | None = None,
-                 label_smoothing: float = 0.0, label_names: list[str] | None = None, subset_names: list[str] | None = None):
+                 label_smoothing: float = 0.0, label_names: list[str] | None = None,
+                 subset_names: list[str] | None = None):
         super().__init__()
         summarizer, embedding, head = _plain(summarizer), _plain(embedding) or {}, _plain(head) or {}
         optimizer, scheduler = _plain(optimizer), _plain(scheduler)
