@@ -78,8 +78,7 @@ class SentenceClassifier(LightningModule):
                                           "model.embedding.word_dropout")
         if self.word_dropout > 0 and unk_id is None:
             raise ConfigError("model.embedding.word_dropout > 0 needs the tokenizer's [UNK] id (unk_id)")
-        if not 0.0 <= float(label_smoothing) < 1.0:
-            raise ConfigError(f"model.label_smoothing must be in [0, 1), got {label_smoothing!r}")
+        check_dropout(label_smoothing, "SentenceClassifier", "model.label_smoothing")  # the same [0, 1) range
         self.summarizer = hydra.utils.instantiate(summarizer, input_dim=dim)
         self.head = ResidualMLPHead(self.summarizer.output_dim, num_classes, **head)
         self.tokenizer_json: str | None = None  # set by the training script; saved in checkpoints
