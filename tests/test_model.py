@@ -6,12 +6,13 @@ import pytest
 import torch
 
 from src.model.head import ResidualMLPHead
-from src.model.module import build_model
+from src.model.module import SentenceClassifier, build_model
+from src.summarizers.base import ConfigError
 from tests.conftest import SUMMARIZERS, tiny
 
 
-def build(train_config, name: str):
-    cfg = train_config(*tiny(name))
+def build(train_config, name: str, *overrides: str):
+    cfg = train_config(*tiny(name), *overrides)
     torch.manual_seed(0)
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")
@@ -83,11 +84,14 @@ def _spy_on_embedding_ids(model) -> list[torch.Tensor]:
     return seen
 
 
+def bare_model(**kwargs) -> SentenceClassifier:
+    """A model built without data, for checks of its own arguments."""
+    return SentenceClassifier(summarizer={"_target_": "src.summarizers.MeanSummarizer"},
+                              **{"vocab_size": 10, "num_classes": 2, **kwargs})
+
+
 def test_word_dropout_replaces_real_tokens_by_unk_only_in_training(train_config):
-    cfg = train_config(*tiny("mean"), "model.embedding.word_dropout=0.3")
-    datamodule = hydra.utils.instantiate(cfg.data)
-    datamodule.setup("fit")
-    model = build_model(cfg, datamodule)
+    _, datamodule, model = build(train_config, "mean", "model.embedding.word_dropout=0.3")
     assert model.hparams.unk_id == datamodule.tokenizer.token_to_id("[UNK]") != model.hparams.pad_id
     batch = next(iter(datamodule.train_dataloader()))
     ids, lengths = batch["input_ids"], batch["lengths"]
@@ -107,26 +111,17 @@ def test_word_dropout_replaces_real_tokens_by_unk_only_in_training(train_config)
 
 
 def test_word_dropout_without_an_unk_id_is_a_config_error():
-    from src.model.module import SentenceClassifier
-    from src.summarizers.base import ConfigError
-
     with pytest.raises(ConfigError, match="word_dropout"):
-        SentenceClassifier(summarizer={"_target_": "src.summarizers.MeanSummarizer"}, vocab_size=10,
-                           num_classes=2, embedding={"dim": 4, "word_dropout": 0.1})
+        bare_model(embedding={"dim": 4, "word_dropout": 0.1})
     with pytest.raises(ConfigError, match="word_dropout"):
-        SentenceClassifier(summarizer={"_target_": "src.summarizers.MeanSummarizer"}, vocab_size=10,
-                           num_classes=2, embedding={"dim": 4, "word_dropout": 1.0}, unk_id=1)
+        bare_model(embedding={"dim": 4, "word_dropout": 1.0}, unk_id=1)
 
 
 def test_label_smoothing_changes_the_training_loss_only(train_config):
     losses = {}
     for smoothing in (0.0, 0.2):
-        cfg = train_config(*tiny("lstm_h"), f"model.label_smoothing={smoothing}",
-                           "model.embedding.dropout=0", "model.head.dropout=0")
-        datamodule = hydra.utils.instantiate(cfg.data)
-        datamodule.setup("fit")
-        torch.manual_seed(0)
-        model = build_model(cfg, datamodule)
+        _, datamodule, model = build(train_config, "lstm_h", f"model.label_smoothing={smoothing}",
+                                     "model.embedding.dropout=0", "model.head.dropout=0")
         batch = next(iter(datamodule.train_dataloader()))
         model.train()
         train_loss = model._step(batch)[0].item()
@@ -134,12 +129,8 @@ def test_label_smoothing_changes_the_training_loss_only(train_config):
         losses[smoothing] = (train_loss, model._step(batch)[0].item())
     assert losses[0.2][0] != pytest.approx(losses[0.0][0])   # smoothing enters the training loss
     assert losses[0.2][1] == pytest.approx(losses[0.0][1])   # evaluation loss is plain cross-entropy
-    from src.model.module import SentenceClassifier
-    from src.summarizers.base import ConfigError
-
     with pytest.raises(ConfigError, match="label_smoothing"):
-        SentenceClassifier(summarizer={"_target_": "src.summarizers.MeanSummarizer"}, vocab_size=10,
-                           num_classes=2, label_smoothing=1.0)
+        bare_model(label_smoothing=1.0)
 
 
 def test_head_input_dropout_drops_summary_features_in_training_only():
@@ -157,14 +148,9 @@ def test_head_input_dropout_drops_summary_features_in_training_only():
 
 
 def test_embedding_init_std_sets_the_scale_of_the_random_vectors():
-    from src.model.module import SentenceClassifier
-    from src.summarizers.base import ConfigError
-
     def vectors(**embedding):
         torch.manual_seed(0)
-        model = SentenceClassifier(summarizer={"_target_": "src.summarizers.MeanSummarizer"}, vocab_size=2000,
-                                   num_classes=2, embedding={"dim": 64, **embedding})
-        return model.embedding.weight.detach()
+        return bare_model(vocab_size=2000, embedding={"dim": 64, **embedding}).embedding.weight.detach()
 
     assert vectors()[1:].std().item() == pytest.approx(1.0, abs=0.02)           # PyTorch's N(0, 1) by default
     small = vectors(init_std=0.1)
