@@ -27,8 +27,10 @@ import numpy as np
 import pandas as pd
 from hydra.experimental.callback import Callback
 
+from src.summarizers.registry import summarizer_names
+
 log = logging.getLogger(__name__)
-SUMMARIZER_ORDER = ["mean", "rnn", "lstm_h", "lstm_c", "lstm_hc", "bilstm", "avg_ch"]
+SUMMARIZER_ORDER = summarizer_names()
 CONFIDENCE = 0.95
 ALPHA = 0.05
 BOOTSTRAP_RESAMPLES = 10_000

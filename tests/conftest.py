@@ -8,11 +8,12 @@ import pytest
 import torch
 
 import src.utils.resolvers  # noqa: F401  (registers ${unique_id:} and friends)
+from src.summarizers.registry import summarizer_names
 
 REPO = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO / "conf"
 SHARED_DATA = REPO.parent / "shared" / "data"
-SUMMARIZERS = ["mean", "rnn", "lstm_h", "lstm_c", "lstm_hc", "bilstm", "avg_ch"]
+SUMMARIZERS = summarizer_names()  # every conf/summarizer/*.yaml: a new one is tested with no edit here
 TINY = [
     "logger=none", "data.source.n_train=200", "data.source.n_validation=100", "data.source.n_test=100",
     "model.embedding.dim=16", "model.head.width=16", "trainer.max_epochs=1",

@@ -1,7 +1,6 @@
 """OmegaConf resolvers the configs use; registered when ``src.utils.resolvers`` is imported."""
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
@@ -26,13 +25,20 @@ def _sweep_group() -> str:
     return Path(hc.runtime.output_dir).name
 
 
+def _summarizers(family: str = "all") -> str:
+    """``${summarizers:course}`` -> "mean,rnn,...": a sweep over one family of the registry."""
+    from src.summarizers.registry import summarizer_names
+
+    return ",".join(summarizer_names(family))
+
+
 def register() -> None:
     if not OmegaConf.has_resolver("unique_id"):
         OmegaConf.register_new_resolver("unique_id", _unique_id, use_cache=True)
     if not OmegaConf.has_resolver("sweep_group"):
         OmegaConf.register_new_resolver("sweep_group", _sweep_group)
-    if not OmegaConf.has_resolver("cpu_count"):
-        OmegaConf.register_new_resolver("cpu_count", lambda: os.cpu_count() or 1)
+    if not OmegaConf.has_resolver("summarizers"):
+        OmegaConf.register_new_resolver("summarizers", _summarizers)
 
 
 register()
