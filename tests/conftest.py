@@ -12,7 +12,6 @@ from src.summarizers.registry import summarizer_names
 
 REPO = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO / "conf"
-SHARED_DATA = REPO.parent / "shared" / "data"
 SUMMARIZERS = summarizer_names()  # every conf/summarizer/*.yaml: a new one is tested with no edit here
 TINY = [
     "logger=none", "data.source.n_train=200", "data.source.n_validation=100", "data.source.n_test=100",
@@ -20,9 +19,18 @@ TINY = [
 ]
 
 
+def summarizer_options(name: str) -> dict:
+    """The options a summarizer's YAML file sets (``hidden_size``, ``window``, ...), without composing."""
+    from omegaconf import OmegaConf
+
+    options = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "summarizer" / f"{name}.yaml").summarizer)
+    options.pop("_target_")
+    return options
+
+
 def tiny(summarizer: str) -> list[str]:
-    """Small, fast settings for one summarizer (``mean`` has no hidden size)."""
-    hidden = [] if summarizer == "mean" else ["summarizer.hidden_size=16"]
+    """Small, fast settings for one summarizer (those without a hidden size keep their own)."""
+    hidden = ["summarizer.hidden_size=16"] if "hidden_size" in summarizer_options(summarizer) else []
     return [f"summarizer={summarizer}", *TINY, *hidden]
 
 os.environ.setdefault("WANDB_MODE", "offline")
@@ -52,10 +60,3 @@ def train_config(tmp_path):
     def make(*overrides: str):
         return compose_train_config(list(overrides), tmp_path)
     return make
-
-
-def shared_data(name: str) -> Path:
-    path = SHARED_DATA / name
-    if not path.is_dir():
-        pytest.skip(f"{path} not present")
-    return path

@@ -131,6 +131,9 @@ class SentenceClassifier(LightningModule):
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
         return loss
 
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        self.head.apply_max_norm()  # after the optimizer step: Kim's constraint, off unless model.head.max_norm
+
     def validation_step(self, batch, batch_idx):
         loss, preds = self._step(batch)
         if not torch.isfinite(loss):  # stop before a checkpoint can store the broken weights

@@ -27,14 +27,6 @@ def check_dropout(value: float, owner: str, name: str = "dropout") -> float:
     return float(value)
 
 
-def check_lengths(x: torch.Tensor, lengths: torch.Tensor) -> None:
-    """Cheap shape checks; values are checked only when asked (they cost a device sync)."""
-    if x.dim() != 3:
-        raise ValueError(f"expected x of shape [B, T, E], got {tuple(x.shape)}")
-    if lengths.shape != (x.shape[0],):
-        raise ValueError(f"expected lengths of shape [{x.shape[0]}], got {tuple(lengths.shape)}")
-
-
 def padding_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     """[B, T] bool, True at real tokens."""
     steps = torch.arange(max_len, device=lengths.device)
@@ -52,6 +44,19 @@ def masked_mean(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     mask = padding_mask(lengths, states.size(1)).unsqueeze(-1)
     total = states.masked_fill(~mask, 0.0).sum(dim=1)
     return total / lengths.to(states.dtype).clamp(min=1).unsqueeze(-1)
+
+
+def masked_max(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Timewise max over real steps only. Padding is filled with the dtype's lowest value, never 0:
+    word vectors and states can be negative at every real step, and a 0 would then win."""
+    mask = padding_mask(lengths, states.size(1)).unsqueeze(-1)
+    return states.masked_fill(~mask, torch.finfo(states.dtype).min).amax(dim=1)
+
+
+def masked_argmax(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """[B, H] step that each max of ``masked_max`` came from (for inspection)."""
+    mask = padding_mask(lengths, states.size(1)).unsqueeze(-1)
+    return states.masked_fill(~mask, torch.finfo(states.dtype).min).argmax(dim=1)
 
 
 class Summarizer(nn.Module):

@@ -14,7 +14,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from .base import ConfigError, Summarizer, check_dropout, check_positive, gather_last, padding_mask
+from .base import (ConfigError, Summarizer, check_dropout, check_positive, gather_last, masked_max,
+                   padding_mask)
 from .lstm_kernels import cell_states_from_hidden, lstm_all_states, lstm_last_cell_padded
 
 
@@ -123,15 +124,29 @@ class BiLSTMSummarizer(_Recurrent):
         self.between = nn.Dropout(dropout)
         self.output_dim = 2 * hidden_size
 
-    def forward(self, x, lengths):
+    def states(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """[B, T, 2H]: [forward h_t, backward h_t] of the top layer at every step. Real steps never
+        see padding; steps past a sequence's length hold padding-driven values."""
         for depth, (fwd, bwd) in enumerate(zip(self.forward_layers, self.backward_layers)):
             if depth:
                 x = self.between(x)
             out_f, _ = fwd(x)
             out_b, _ = bwd(reverse_within_length(x, lengths))
-            out_b = reverse_within_length(out_b, lengths)
-            x = torch.cat([out_f, out_b], dim=-1)
-        return torch.cat([gather_last(out_f, lengths), out_b[:, 0]], dim=-1)
+            x = torch.cat([out_f, reverse_within_length(out_b, lengths)], dim=-1)
+        return x
+
+    def forward(self, x, lengths):
+        states = self.states(x, lengths)
+        h = self.hidden_size
+        return torch.cat([gather_last(states[..., :h], lengths), states[:, 0, h:]], dim=-1)
+
+
+class BiLSTMMaxSummarizer(BiLSTMSummarizer):
+    """Max over real steps of the BiLSTM states [forward h_t, backward h_t] (Conneau et al. 2017,
+    InferSent's BiLSTM-max, where it beat last-state LSTMs and mean pooling)."""
+
+    def forward(self, x, lengths):
+        return masked_max(self.states(x, lengths), lengths)
 
 
 class AvgCHSummarizer(_TopLayerLSTM):
