@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from lightning import Callback
 
-from src.summarizers.registry import summarizer_names
+from src.summarizers.registry import default_options, summarizer_names
 
 REPO = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO / "conf"
@@ -119,7 +119,7 @@ def data_overrides(data_dir: str | None) -> tuple[list[str], str]:
 def model_overrides(args: argparse.Namespace, summarizer: str, device: torch.device) -> list[str]:
     out = [f"summarizer={summarizer}", f"model.embedding.dim={args.embedding_dim}",
            f"data.batch_size={args.batch_size}", "logger=none"]
-    if summarizer != "mean":
+    if "hidden_size" in default_options(summarizer):
         out.append(f"summarizer.hidden_size={args.hidden_size}")
     if device.type == "cuda":
         out += ["trainer=gpu", f"trainer.devices=[{device.index or 0}]"]

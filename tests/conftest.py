@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import src.utils.resolvers  # noqa: F401  (registers ${unique_id:} and friends)
-from src.summarizers.registry import summarizer_names
+from src.summarizers.registry import default_options, summarizer_names
 
 REPO = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO / "conf"
@@ -19,18 +19,9 @@ TINY = [
 ]
 
 
-def summarizer_options(name: str) -> dict:
-    """The options a summarizer's YAML file sets (``hidden_size``, ``window``, ...), without composing."""
-    from omegaconf import OmegaConf
-
-    options = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "summarizer" / f"{name}.yaml").summarizer)
-    options.pop("_target_")
-    return options
-
-
 def tiny(summarizer: str) -> list[str]:
     """Small, fast settings for one summarizer (those without a hidden size keep their own)."""
-    hidden = ["summarizer.hidden_size=16"] if "hidden_size" in summarizer_options(summarizer) else []
+    hidden = ["summarizer.hidden_size=16"] if "hidden_size" in default_options(summarizer) else []
     return [f"summarizer={summarizer}", *TINY, *hidden]
 
 os.environ.setdefault("WANDB_MODE", "offline")

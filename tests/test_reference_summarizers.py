@@ -10,7 +10,8 @@ from torch import nn
 from src.summarizers import (AttentionSummarizer, BiLSTMMaxSummarizer, CNNSummarizer, ConfigError, MaxSummarizer,
                              SWEMConcatSummarizer, SWEMHierSummarizer)
 from src.summarizers.base import masked_max
-from tests.conftest import SUMMARIZERS, summarizer_options
+from src.summarizers.registry import default_options
+from tests.conftest import SUMMARIZERS
 
 E, H = 5, 4
 
@@ -36,7 +37,7 @@ def each_alone(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor, referen
 def test_every_length_from_one_to_t_gives_the_output_of_the_sequence_alone(name, train_config):
     cfg = train_config(f"summarizer={name}")
     for key in ("hidden_size", "attention_size"):
-        if key in summarizer_options(name):
+        if key in default_options(name):
             cfg.summarizer[key] = H
     torch.manual_seed(0)
     model = hydra.utils.instantiate(cfg.summarizer, input_dim=E).double().eval()

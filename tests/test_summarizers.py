@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from src.summarizers import AvgCHSummarizer, ConfigError, LSTMSummarizer
-from tests.conftest import SUMMARIZERS, summarizer_options
+from src.summarizers.registry import default_options
+from tests.conftest import SUMMARIZERS
 
 E, H = 7, 6
 
@@ -29,7 +30,7 @@ def padded_batch(lengths: list[int], total_len: int, seed: int = 0):
 @pytest.mark.parametrize("name", SUMMARIZERS)
 @pytest.mark.parametrize("num_layers", [1, 2])
 def test_output_dim_and_padding_invariance(name, num_layers, train_config):
-    layered = "num_layers" in summarizer_options(name)
+    layered = "num_layers" in default_options(name)
     overrides = {"num_layers": num_layers, "dropout": 0.3} if layered else {}
     if not layered and num_layers == 2:
         pytest.skip(f"{name} has no layers")
@@ -152,7 +153,7 @@ def test_bilstm_backward_direction_starts_at_last_real_token():
         torch.testing.assert_close(out[b, :H], h_f[0, 0], atol=1e-10, rtol=0)
 
 
-@pytest.mark.parametrize("name", [s for s in SUMMARIZERS if "hidden_size" in summarizer_options(s)])
+@pytest.mark.parametrize("name", [s for s in SUMMARIZERS if "hidden_size" in default_options(s)])
 @pytest.mark.parametrize("key,value,match", [
     ("hidden_size", 0, "hidden_size must be a positive integer"),
     ("hidden_size", -4, "hidden_size must be a positive integer"),

@@ -38,18 +38,28 @@ def results(sweep_dir: Path) -> dict[str, dict]:
 
 
 # ------------------------------------------------------------------------------------ configs
-def test_compare_experiment_runs_every_summarizer_with_three_seeds():
+def sweep_jobs(*overrides: str) -> list[dict]:
+    """The jobs a multirun of ``overrides`` expands to, in launch order."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    cfg = compose_train_config(["experiment=compare"])
-    params = cfg.hydra.sweeper.params
-    assert list(params) == ["seed", "summarizer"]  # seeds vary slowest: each wave has every summarizer
+    params = compose_train_config(list(overrides)).hydra.sweeper.params
     parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
-    jobs = list(itertools.product(*[[(o.key_or_group, v) for v in o.sweep_iterator()] for o in parsed]))
-    summarizers = sorted(p.stem for p in (CONF_DIR / "summarizer").glob("*.yaml"))
-    assert len(jobs) == 3 * len(summarizers) == 21
-    assert {dict(j)["summarizer"] for j in jobs} == set(summarizers)
-    assert {dict(j)["seed"] for j in jobs} == {0, 1, 2}
+    return [dict(j) for j in itertools.product(*[[(o.key_or_group, v) for v in o.sweep_iterator()]
+                                                  for o in parsed])]
+
+
+def test_compare_runs_the_courses_seven_and_compare_all_every_summarizer_with_three_seeds():
+    from src.summarizers.registry import summarizer_names
+
+    jobs = sweep_jobs("experiment=compare")
+    assert list(jobs[0]) == ["seed", "summarizer"]  # seeds vary slowest: each wave has every summarizer
+    assert [j["summarizer"] for j in jobs[:7]] == ["mean", "rnn", "lstm_h", "lstm_c", "lstm_hc", "bilstm", "avg_ch"]
+    assert len(jobs) == 21 and {j["seed"] for j in jobs} == {0, 1, 2}
+    every = sweep_jobs("experiment=compare_all")
+    files = sorted(p.stem for p in (CONF_DIR / "summarizer").glob("*.yaml"))
+    assert sorted({j["summarizer"] for j in every}) == files and len(every) == 3 * len(files)
+    assert [j["summarizer"] for j in every[:len(files)]] == summarizer_names()
+    assert set(summarizer_names("reference")) == {"max", "swem_concat", "swem_hier", "bilstm_max", "attention", "cnn"}
 
 
 def test_an_experiment_applies_a_summarizers_own_tuned_settings_and_only_its_own():

@@ -54,3 +54,10 @@ def summarizer_names(family: str = "all", conf_dir: Path = CONF_DIR) -> list[str
     if family not in (*FAMILIES, "all"):
         raise ValueError(f"family must be one of {FAMILIES + ('all',)}, got {family!r}")
     return [i.name for i in registry(conf_dir) if family in ("all", i.family)]
+
+
+def default_options(name: str, conf_dir: Path = CONF_DIR) -> dict:
+    """The options a summarizer's YAML file sets (``hidden_size``, ``window``, ...), ``_target_`` aside."""
+    options = OmegaConf.to_container(OmegaConf.load(Path(conf_dir) / f"{name}.yaml").summarizer)
+    options.pop("_target_", None)
+    return options
