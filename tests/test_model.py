@@ -78,9 +78,16 @@ def test_checkpoint_rebuilds_the_model_and_keeps_the_tokenizer(train_config, tmp
                                model(batch["input_ids"], batch["lengths"]))
 
 
-def _spy_on_embedding_ids(model) -> list[torch.Tensor]:
+def _spy_on_embedding_ids(monkeypatch) -> list[torch.Tensor]:
+    """The ids the embedding table is looked up with (after word dropout)."""
     seen: list[torch.Tensor] = []
-    model.embedding.register_forward_hook(lambda module, args, out: seen.append(args[0].clone()))
+    lookup = torch.nn.Embedding.forward
+
+    def spy(module, ids):
+        seen.append(ids.clone())
+        return lookup(module, ids)
+
+    monkeypatch.setattr(torch.nn.Embedding, "forward", spy)
     return seen
 
 
@@ -90,12 +97,12 @@ def bare_model(**kwargs) -> SentenceClassifier:
                               **{"vocab_size": 10, "num_classes": 2, **kwargs})
 
 
-def test_word_dropout_replaces_real_tokens_by_unk_only_in_training(train_config):
+def test_word_dropout_replaces_real_tokens_by_unk_only_in_training(train_config, monkeypatch):
     _, datamodule, model = build(train_config, "mean", "model.embedding.word_dropout=0.3")
     assert model.hparams.unk_id == datamodule.tokenizer.token_to_id("[UNK]") != model.hparams.pad_id
     batch = next(iter(datamodule.train_dataloader()))
     ids, lengths = batch["input_ids"], batch["lengths"]
-    seen = _spy_on_embedding_ids(model)
+    seen = _spy_on_embedding_ids(monkeypatch)
     real = torch.arange(ids.shape[1])[None, :] < lengths[:, None]
     torch.manual_seed(0)
     model.train()

@@ -17,7 +17,8 @@ from torch import nn
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from src.summarizers.base import ConfigError, check_dropout, check_positive
+from src.summarizers.base import ConfigError, check_dropout
+from .embedding import WordEmbedding
 from .head import ResidualMLPHead
 
 
@@ -40,6 +41,20 @@ def shuffle_words(input_ids: torch.Tensor, lengths: torch.Tensor, index: torch.T
 
 
 class SentenceClassifier(LightningModule):
+    """Token ids -> word vectors -> summarizer -> residual MLP head -> class logits.
+
+    Args:
+        summarizer: the ``summarizer`` config (``_target_`` and options), built here with
+            ``input_dim = embedding.dim`` so that checkpoints rebuild it.
+        vocab_size, num_classes, pad_id, unk_id, label_names, subset_names: from the datamodule
+            (``build_model`` passes them).
+        embedding: ``WordEmbedding`` options: dim, dropout, word_dropout, init_std, pretrained_path, freeze.
+        head: ``ResidualMLPHead`` options: width, depth, expansion, dropout, input_dropout, max_norm.
+        optimizer, scheduler: partial Hydra configs (``_partial_: true``); the scheduler steps per
+            epoch on ``scheduler_monitor``.
+        label_smoothing: on the training loss only; validation and test losses stay plain.
+    """
+
     def __init__(self, summarizer: dict, vocab_size: int, num_classes: int,
                  embedding: dict | None = None, head: dict | None = None,
                  optimizer: dict | None = None, scheduler: dict | None = None,
@@ -59,27 +74,9 @@ class SentenceClassifier(LightningModule):
         })
         if num_classes < 2:
             raise ConfigError(f"need at least 2 classes, got {num_classes}")
-        dim = check_positive("model.embedding.dim", int(embedding.get("dim", 128)), "SentenceClassifier")
-        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
-        init_std = embedding.get("init_std")
-        if init_std is not None:  # PyTorch draws N(0, 1): vectors of norm ~sqrt(dim) that Adam moves slowly
-            if isinstance(init_std, bool) or not isinstance(init_std, (int, float)) or not init_std > 0:
-                raise ConfigError(f"model.embedding.init_std must be a positive number or null, got {init_std!r}")
-            with torch.no_grad():
-                self.embedding.weight.normal_(0.0, float(init_std))
-                self.embedding.weight[pad_id] = 0.0
-        if embedding.get("freeze", False):  # fixed vectors (pretrained ones, see load_pretrained_embeddings)
-            self.embedding.weight.requires_grad_(False)
-        self.embedding_dropout = nn.Dropout(check_dropout(embedding.get("dropout", 0.0), "SentenceClassifier",
-                                                          "model.embedding.dropout"))
-        # Word dropout (Iyyer et al. 2015): a training token becomes [UNK] with this probability, so the
-        # model learns to classify around words it has never seen, as it must on test.
-        self.word_dropout = check_dropout(embedding.get("word_dropout", 0.0), "SentenceClassifier",
-                                          "model.embedding.word_dropout")
-        if self.word_dropout > 0 and unk_id is None:
-            raise ConfigError("model.embedding.word_dropout > 0 needs the tokenizer's [UNK] id (unk_id)")
+        self.embedding = WordEmbedding(vocab_size, pad_id=pad_id, unk_id=unk_id, **embedding)
         check_dropout(label_smoothing, "SentenceClassifier", "model.label_smoothing")  # the same [0, 1) range
-        self.summarizer = hydra.utils.instantiate(summarizer, input_dim=dim)
+        self.summarizer = hydra.utils.instantiate(summarizer, input_dim=self.embedding.embedding_dim)
         self.head = ResidualMLPHead(self.summarizer.output_dim, num_classes, **head)
         self.tokenizer_json: str | None = None  # set by the training script; saved in checkpoints
         self.resumed_val_acc_best: float | None = None  # best val/acc before a resume (metric states are not saved)
@@ -101,11 +98,7 @@ class SentenceClassifier(LightningModule):
 
     # ------------------------------------------------------------------ model
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        if self.training and self.word_dropout > 0:
-            dropped = (torch.rand(input_ids.shape, device=input_ids.device) < self.word_dropout)
-            input_ids = input_ids.masked_fill(dropped & (input_ids != self.hparams.pad_id), self.hparams.unk_id)
-        x = self.embedding_dropout(self.embedding(input_ids))
-        return self.head(self.summarizer(x, lengths))
+        return self.head(self.summarizer(self.embedding(input_ids), lengths))
 
     def _step(self, batch):
         logits = self(batch["input_ids"], batch["lengths"])
@@ -192,9 +185,6 @@ class SentenceClassifier(LightningModule):
                 self.log(f"test/acc_{name}", metric.compute(), sync_dist=True)
             metric.reset()
 
-    def predict_step(self, batch, batch_idx):
-        return torch.softmax(self(batch["input_ids"], batch["lengths"]), dim=-1)
-
     # ------------------------------------------------------------------ optimisation
     def configure_optimizers(self):
         opt_cfg = self.hparams.optimizer or {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 1e-3}
@@ -217,25 +207,10 @@ class SentenceClassifier(LightningModule):
         self.resumed_val_acc_best = checkpoint.get("seq2vec", {}).get("val_acc_best")
 
     def load_pretrained_embeddings(self, tokenizer) -> int:
-        """Copy ``model.embedding.pretrained_path`` vectors (word2vec/GloVe text, maybe .gz) into the
-        rows of the tokenizer's words; the other rows are redrawn at the vectors' scale. Called once by
-        the training script: checkpoints hold the weights, so ``load_from_checkpoint`` needs no file.
-        Returns the number of words found."""
-        path = self.hparams.embedding.get("pretrained_path")
-        if not path:
-            return 0
-        from src.data.vectors import pretrained_embedding_rows
-
-        special = tuple(i for i in (self.hparams.pad_id, tokenizer.token_to_id("[UNK]")) if i is not None)
-        lowercase = tokenizer.normalizer is not None and tokenizer.normalizer.normalize_str("A") == "a"
-        ids, vectors = pretrained_embedding_rows(path, tokenizer.get_vocab(), self.embedding.embedding_dim,
-                                                 special_ids=special, lowercase=lowercase)
-        with torch.no_grad():
-            weight, found = self.embedding.weight, torch.as_tensor(vectors, dtype=self.embedding.weight.dtype)
-            weight.normal_(0.0, float(found.std()) if found.numel() > 1 else 1.0)
-            weight[torch.as_tensor(ids)] = found
-            weight[self.hparams.pad_id] = 0.0
-        return len(ids)
+        """``model.embedding.pretrained_path`` vectors into the table (see ``WordEmbedding.load_pretrained``).
+        Called once by the training script: checkpoints hold the weights, so ``load_from_checkpoint``
+        needs no file. Returns the number of words found."""
+        return self.embedding.load_pretrained(tokenizer)
 
     @property
     def num_parameters(self) -> int:
