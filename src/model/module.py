@@ -189,9 +189,6 @@ class SentenceClassifier(LightningModule):
                 self.log(f"test/acc_{name}", metric.compute(), sync_dist=True)
             metric.reset()
 
-    def predict_step(self, batch, batch_idx):
-        return torch.softmax(self(batch["input_ids"], batch["lengths"]), dim=-1)
-
     # ------------------------------------------------------------------ optimisation
     def configure_optimizers(self):
         opt_cfg = self.hparams.optimizer or {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 1e-3}
