@@ -25,7 +25,7 @@ def evaluate(cfg: DictConfig) -> dict:
     import torch
     from omegaconf import OmegaConf
 
-    from src.checkpointing import RUN_KEY, classifier_from_checkpoint, load_checkpoint, tokenizer_from_checkpoint
+    from src.loading import RUN_KEY, classifier_from_checkpoint, load_checkpoint, tokenizer_from_checkpoint
     from src.utils.instantiate import instantiate_each
     from src.utils.io import write_json_atomic
 

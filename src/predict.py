@@ -91,7 +91,7 @@ def write_jsonl(records: Iterable[dict], out: TextIO) -> None:
 def predict(cfg: DictConfig) -> list[dict]:
     import torch
 
-    from src.checkpointing import load_classifier
+    from src.loading import load_classifier
 
     if (cfg.get("text") is None) == (cfg.get("input") is None):
         raise InputError('give exactly one of text="..." or input=FILE')
