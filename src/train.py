@@ -21,13 +21,25 @@ log = logging.getLogger("src.train")
 USER_ERRORS = ("ConfigError", "DataError", "CheckpointError", "FloatingPointError")  # one-line errors
 
 
+def check_summarizer(cfg: DictConfig) -> None:
+    """Build the summarizer once and throw it away, so that its settings are checked first.
+
+    Building it draws random numbers (its initial weights): under a forked torch generator, so the
+    model built afterwards gets the same initial weights as if this check did not exist.
+    """
+    import torch
+
+    with torch.random.fork_rng(devices=[]):  # the CPU generator: modules are built on the CPU
+        hydra.utils.instantiate(cfg.summarizer, input_dim=cfg.model.embedding.dim)
+
+
 def train(cfg: DictConfig) -> dict:
     import lightning as L
     import torch
 
     from src.callbacks import TrainThroughput
-    from src.model.module import build_model
     from src.checkpointing import prepare_resume
+    from src.model.module import build_model
     from src.utils.instantiate import instantiate_each
     from src.utils.io import write_json_atomic
 
@@ -37,8 +49,7 @@ def train(cfg: DictConfig) -> dict:
     if threads:
         torch.set_num_threads(threads)
 
-    # Fail on bad settings before any data is touched.
-    hydra.utils.instantiate(cfg.summarizer, input_dim=cfg.model.embedding.dim)
+    check_summarizer(cfg)  # bad settings fail before any data is touched
 
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")
