@@ -39,8 +39,8 @@ test-fast: install ## The tests without the slow end-to-end runs
 train: install ## One training run: make train ARGS='summarizer=lstm_c seed=1'
 	$(PY) -m src.train $(ARGS)
 
-sweep: install ## Every summarizer once (a Hydra multirun); ARGS are added to each job
-	$(PY) -m src.train -m summarizer=mean,rnn,lstm_h,lstm_c,lstm_hc,bilstm,avg_ch $(ARGS)
+sweep: install ## The course's summarizers once each (experiment=compare, seed 0); ARGS go to every job
+	$(PY) -m src.train -m experiment=compare hydra.sweeper.params.seed=0 $(ARGS)
 
 bench: install ## Speed benchmark of every summarizer (src.bench)
 	$(PY) -m src.bench $(ARGS)
