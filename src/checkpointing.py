@@ -1,4 +1,4 @@
-"""Checkpoints a crash cannot corrupt, runs that resume exactly, and loading with one-line errors.
+"""Checkpoints a crash cannot corrupt, and runs that resume exactly.
 
 What Lightning's own checkpoint already restores: weights, optimizer, LR scheduler, epoch and step,
 and the callbacks' state (best score, early-stopping patience). What this module adds:
@@ -15,12 +15,14 @@ and the callbacks' state (best score, early-stopping patience). What this module
 * :class:`ResumableModelCheckpoint` keeps the best score and best file known before a crash when
   the resumed run writes into a new output dir (plain ``ModelCheckpoint`` forgets them then, and
   would test whichever epoch came next).
-* :func:`load_checkpoint` / :func:`load_classifier`: a missing, unreadable or incompatible
-  checkpoint is a :class:`CheckpointError` with one line naming the file and the problem.
+* :func:`prepare_resume`: for ``ckpt_path=...``, a checkpoint that is missing, unreadable or does
+  not fit the model is a one-line :class:`~src.loading.CheckpointError` before training starts.
 
 Resume is exact at epoch boundaries, which is where checkpoints are written (``last.ckpt`` after
 every validation): a run killed in the middle of epoch *e* restarts epoch *e* from its beginning.
+Loading a trained model for inference lives in ``src.loading``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,16 +37,24 @@ from lightning.fabric.utilities.cloud_io import _is_local_file_protocol
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from src.loading import RUN_KEY, CheckpointError, check_weights_fit, load_checkpoint, load_classifier
 from src.utils.io import atomic_write
 
+# RUN_KEY, CheckpointError, load_checkpoint and load_classifier live in src.loading; they are
+# re-exported for the callers that still import them from here (tests/test_resume.py, tests/test_eval_predict.py).
+__all__ = [
+    "RUN_KEY",
+    "AtomicCheckpointIO",
+    "CheckpointError",
+    "ResumableModelCheckpoint",
+    "ResumableTraining",
+    "load_checkpoint",
+    "load_classifier",
+    "prepare_resume",
+    "seed_epoch",
+]
+
 log = logging.getLogger(__name__)
-
-# Checkpoint key for run facts that are not model hyperparameters (seed, summarizer name, W&B run id).
-RUN_KEY = "seq2vec_run"
-
-
-class CheckpointError(ValueError):
-    """A missing, unreadable or incompatible checkpoint, in one line naming the file."""
 
 
 # --------------------------------------------------------------------------- writing
@@ -93,8 +103,11 @@ class ResumableTraining(Callback):
             seed_epoch(self.seed, trainer.current_epoch, trainer.global_rank)
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
-        checkpoint[RUN_KEY] = {"seed": self.seed, "summarizer_name": self.summarizer_name,
-                               "wandb_id": _wandb_run_id(trainer)}
+        checkpoint[RUN_KEY] = {
+            "seed": self.seed,
+            "summarizer_name": self.summarizer_name,
+            "wandb_id": _wandb_run_id(trainer),
+        }
 
 
 def _wandb_run_id(trainer) -> str | None:
@@ -118,60 +131,18 @@ class ResumableModelCheckpoint(ModelCheckpoint):
             return super().load_state_dict(state_dict)
         self.best_model_score = state_dict["best_model_score"]
         self.best_model_path = state_dict["best_model_path"]
-        self.best_k_models = {path: score for path, score in state_dict.get("best_k_models", {}).items()
-                              if Path(path).is_file()}
+        self.best_k_models = {
+            path: score for path, score in state_dict.get("best_k_models", {}).items() if Path(path).is_file()
+        }
         self.kth_best_model_path = state_dict.get("kth_best_model_path", self.kth_best_model_path)
         self.kth_value = state_dict.get("kth_value", self.kth_value)
         if self.best_model_path:
-            log.info("resuming from %s: best so far %s (%s)", previous_dir, self.best_model_path,
-                     None if self.best_model_score is None else float(self.best_model_score))
-
-
-# --------------------------------------------------------------------------- reading
-def load_checkpoint(path: str | Path) -> dict:
-    """The checkpoint dict (on CPU), or a one-line :class:`CheckpointError`."""
-    path = Path(str(path)).expanduser()
-    if not path.exists():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} is not a file")
-    try:
-        checkpoint, problem = torch.load(path, map_location="cpu", weights_only=True), None
-    except Exception as exc:  # noqa: BLE001  (any unreadable file gets the same one-line answer)
-        checkpoint, problem = None, _first_line(exc)
-    if problem is not None:  # raised outside `except`: the error is the root cause, not the torch one
-        raise CheckpointError(f"checkpoint {path} is unreadable (truncated or not a torch file?): {problem}")
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise CheckpointError(f"checkpoint {path} is not a Lightning checkpoint (no 'state_dict')")
-    return checkpoint
-
-
-def _first_line(exc: BaseException) -> str:
-    """``Type: first line of the message`` of the innermost cause (Hydra wraps instantiation errors)."""
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:200] if text else ''}".rstrip(": ")
-
-
-def check_weights_fit(model: torch.nn.Module, checkpoint: dict, path: str | Path) -> None:
-    """One line naming the first parameter that the checkpoint lacks, has extra or sizes differently."""
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    stored = {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items()}
-    missing = [k for k in expected if k not in stored]
-    extra = [k for k in stored if k not in expected]
-    resized = [k for k in expected if k in stored and expected[k] != stored[k]]
-    if missing or extra or resized:
-        if resized:
-            k = resized[0]
-            problem = f"{k} has shape {list(stored[k])} there but {list(expected[k])} here"
-        elif missing:
-            problem = f"it lacks {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
-        else:
-            problem = f"it has unexpected {extra[0]}" + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else "")
-        trained = checkpoint.get("hyper_parameters", {}).get("summarizer", {}).get("_target_", "?")
-        raise CheckpointError(f"checkpoint {path} does not fit this model: {problem} (it was trained with "
-                              f"{trained}; use the same summarizer, sizes and data)")
+            log.info(
+                "resuming from %s: best so far %s (%s)",
+                previous_dir,
+                self.best_model_path,
+                None if self.best_model_score is None else float(self.best_model_score),
+            )
 
 
 def prepare_resume(cfg, model: torch.nn.Module) -> dict | None:
@@ -212,49 +183,3 @@ def _own_last_checkpoint(cfg) -> Path:
     callback = (cfg.get("callbacks") or {}).get("last_checkpoint") or {}
     folder = callback.get("dirpath") or Path(cfg.paths.output_dir) / "checkpoints"
     return Path(str(folder)) / f"{callback.get('filename') or 'last'}.ckpt"
-
-
-def tokenizer_from_checkpoint(checkpoint: dict, path: str | Path):
-    """The word tokenizer the model was trained with (stored by ``SentenceClassifier``)."""
-    from tokenizers import Tokenizer
-
-    tokenizer_json = (checkpoint.get("seq2vec") or {}).get("tokenizer")
-    if not tokenizer_json:
-        raise CheckpointError(f"checkpoint {path} has no tokenizer: not written by src.train")
-    try:
-        return Tokenizer.from_str(tokenizer_json)
-    except Exception as exc:  # noqa: BLE001
-        problem = _first_line(exc)
-    raise CheckpointError(f"checkpoint {path} has an unreadable tokenizer: {problem}")
-
-
-def classifier_from_checkpoint(checkpoint: dict, path: str | Path, subset_names: list[str] | None = None):
-    """The trained ``SentenceClassifier`` (eval mode, CPU), or a one-line :class:`CheckpointError`.
-
-    ``subset_names`` replaces the slices the model reports test accuracy for (they carry no
-    weights), so a model can be scored on data with other slices.
-    """
-    from src.model.module import SentenceClassifier
-
-    hparams = dict(checkpoint.get("hyper_parameters") or {})
-    if not hparams:
-        raise CheckpointError(f"checkpoint {path} has no hyperparameters: not written by src.train")
-    if subset_names is not None:
-        hparams["subset_names"] = list(subset_names)
-    try:
-        model, problem = SentenceClassifier(**hparams), None
-    except Exception as exc:  # noqa: BLE001
-        model, problem = None, _first_line(exc)
-    if problem is not None:
-        raise CheckpointError(f"checkpoint {path} cannot rebuild its model: {problem}")
-    check_weights_fit(model, checkpoint, path)
-    model.load_state_dict(checkpoint["state_dict"])
-    model.tokenizer_json = (checkpoint.get("seq2vec") or {}).get("tokenizer")
-    return model.eval()
-
-
-def load_classifier(path: str | Path, subset_names: list[str] | None = None):
-    """``(model in eval mode, tokenizer, checkpoint)`` from a checkpoint written by ``src.train``."""
-    checkpoint = load_checkpoint(path)
-    tokenizer = tokenizer_from_checkpoint(checkpoint, path)
-    return classifier_from_checkpoint(checkpoint, path, subset_names), tokenizer, checkpoint

@@ -14,30 +14,44 @@ import hydra
 from omegaconf import DictConfig, open_dict
 
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
+from src.utils.launcher import threads_per_job
+from src.utils.wandb_setup import configure_wandb_env, finish_wandb_run
 
 log = logging.getLogger("src.eval")
 USER_ERRORS = ("ConfigError", "DataError", "CheckpointError")
 
 
 def evaluate(cfg: DictConfig) -> dict:
-    from src.checkpointing import RUN_KEY, classifier_from_checkpoint, load_checkpoint, tokenizer_from_checkpoint
+    import torch
+    from omegaconf import OmegaConf
+
+    from src.loading import RUN_KEY, classifier_from_checkpoint, load_checkpoint, tokenizer_from_checkpoint
+    from src.utils.instantiate import instantiate_each
     from src.utils.io import write_json_atomic
 
+    threads = threads_per_job(cfg)
+    if threads:
+        torch.set_num_threads(threads)
     checkpoint = load_checkpoint(cfg.ckpt_path)
     tokenizer = tokenizer_from_checkpoint(checkpoint, cfg.ckpt_path)
     run = checkpoint.get(RUN_KEY) or {}
     label_names = list((checkpoint.get("hyper_parameters") or {}).get("label_names") or [])
-    if cfg.get("seed") is None:  # the seed the model was trained with; it also picks the built-in data
-        with open_dict(cfg):
+    with open_dict(cfg):
+        if cfg.get("seed") is None:  # the seed the model was trained with; it also picks the built-in data
             cfg.seed = int(run.get("seed", 0))
+        if cfg.get("summarizer_name") is None:  # names the logger's run, if a logger is chosen
+            cfg.summarizer_name = run.get("summarizer_name")
 
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("test", tokenizer=tokenizer, label_names=label_names or None)
     loader = datamodule._loader(cfg.split, shuffle=False)  # raises a one-line DataError for a missing split
     model = classifier_from_checkpoint(checkpoint, cfg.ckpt_path, subset_names=datamodule.subset_names)
 
-    trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False,
+    loggers = instantiate_each(cfg.get("logger"))  # none unless logger=... is given
+    trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers or False, callbacks=[], enable_checkpointing=False,
                                       enable_progress_bar=False)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     tested = trainer.test(model, dataloaders=loader, verbose=False)
     metrics = {k: float(v) for k, v in (tested[0] if tested else {}).items()}
     results = {
@@ -62,7 +76,11 @@ def main(cfg: DictConfig) -> float | None:
 
     require_checkpoint(cfg.get("ckpt_path"),
                        "give the checkpoint to score: ckpt_path=outputs/runs/.../checkpoints/epoch_XXX.ckpt")
-    return run_reporting_user_errors(lambda: evaluate(cfg)["test/acc"], USER_ERRORS)
+    configure_wandb_env()
+    try:
+        return run_reporting_user_errors(lambda: evaluate(cfg)["test/acc"], USER_ERRORS)
+    finally:
+        finish_wandb_run()  # the next job of a `-m` sweep starts its own W&B run
 
 
 if __name__ == "__main__":

@@ -89,10 +89,14 @@ def write_jsonl(records: Iterable[dict], out: TextIO) -> None:
 
 
 def predict(cfg: DictConfig) -> list[dict]:
-    from src.checkpointing import load_classifier
+    import torch
+
+    from src.loading import load_classifier
 
     if (cfg.get("text") is None) == (cfg.get("input") is None):
         raise InputError('give exactly one of text="..." or input=FILE')
+    if cfg.get("threads"):
+        torch.set_num_threads(int(cfg.threads))
     texts = [str(cfg.text)] if cfg.get("text") is not None else read_texts(str(cfg.input), cfg.column)
     model, tokenizer, _ = load_classifier(cfg.ckpt_path)
     records = predict_texts(model, tokenizer, texts, int(cfg.batch_size), cfg.get("max_length"), cfg.device)

@@ -3,6 +3,7 @@
 Only composition lives here: data -> model -> callbacks -> loggers -> trainer, fit, test on the
 best checkpoint, write ``results.json``. With ``-m`` Hydra sweeps, e.g. over every summarizer.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,13 +22,25 @@ log = logging.getLogger("src.train")
 USER_ERRORS = ("ConfigError", "DataError", "CheckpointError", "FloatingPointError")  # one-line errors
 
 
+def check_summarizer(cfg: DictConfig) -> None:
+    """Build the summarizer once and throw it away, so that its settings are checked first.
+
+    Building it draws random numbers (its initial weights): under a forked torch generator, so the
+    model built afterwards gets the same initial weights as if this check did not exist.
+    """
+    import torch
+
+    with torch.random.fork_rng(devices=[]):  # the CPU generator: modules are built on the CPU
+        hydra.utils.instantiate(cfg.summarizer, input_dim=cfg.model.embedding.dim)
+
+
 def train(cfg: DictConfig) -> dict:
     import lightning as L
     import torch
 
     from src.callbacks import TrainThroughput
-    from src.model.module import build_model
     from src.checkpointing import prepare_resume
+    from src.model.module import build_model
     from src.utils.instantiate import instantiate_each
     from src.utils.io import write_json_atomic
 
@@ -37,8 +50,7 @@ def train(cfg: DictConfig) -> dict:
     if threads:
         torch.set_num_threads(threads)
 
-    # Fail on bad settings before any data is touched.
-    hydra.utils.instantiate(cfg.summarizer, input_dim=cfg.model.embedding.dim)
+    check_summarizer(cfg)  # bad settings fail before any data is touched
 
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")
@@ -70,22 +82,30 @@ def train(cfg: DictConfig) -> dict:
 
     throughput = next((c for c in callbacks if isinstance(c, TrainThroughput)), None)
     results = {
-        "summarizer": cfg.summarizer_name, "seed": int(cfg.seed), "data": datamodule.name,
+        "summarizer": cfg.summarizer_name,
+        "seed": int(cfg.seed),
+        "data": datamodule.name,
         **{k: metrics.get(k) for k in ("test/acc", "test/f1", "val/acc_best")},
         **{k: v for k, v in sorted(metrics.items()) if k.startswith("test/acc_")},
         "test/order_drop": metrics["test/acc"] - metrics["test/acc_shuffled"]  # order probe
-        if {"test/acc", "test/acc_shuffled"} <= metrics.keys() else None,
-        "threads": torch.get_num_threads(), "params": model.num_parameters, "train_seconds": round(train_seconds, 2),
+        if {"test/acc", "test/acc_shuffled"} <= metrics.keys()
+        else None,
+        "threads": torch.get_num_threads(),
+        "params": model.num_parameters,
+        "train_seconds": round(train_seconds, 2),
         "tokens_per_second": round(throughput.tokens_per_second, 1) if throughput else None,
-        "epochs": trainer.current_epoch, "best_checkpoint": trainer.checkpoint_callback.best_model_path
-        if trainer.checkpoint_callback else None, "status": "ok",
+        "epochs": trainer.current_epoch,
+        "best_checkpoint": trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else None,
+        "status": "ok",
     }
     if trainer.is_global_zero:
         write_json_atomic(output_dir / "results.json", results)
         if getattr(model, "test_predictions", None):  # per test example, for the sweep report's statistics
             import pandas as pd
-            pd.DataFrame(model.test_predictions).sort_values("index").to_csv(output_dir / "predictions.csv",
-                                                                             index=False)
+
+            pd.DataFrame(model.test_predictions).sort_values("index").to_csv(
+                output_dir / "predictions.csv", index=False
+            )
         for logger in loggers:
             if type(logger).__name__ == "WandbLogger":
                 logger.experiment.summary.update({k: v for k, v in results.items() if v is not None})
@@ -108,15 +128,21 @@ def main(cfg: DictConfig) -> float | None:
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         return train(cfg)["val/acc_best"]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         cause = root_cause(exc)
         user_error = type(cause).__name__ in USER_ERRORS
         message = f"{type(cause).__name__}: {cause}" if not user_error else str(cause)
         if multirun:  # one failed job must not end the sweep: record it for the report
             log.exception("job failed: %s", message)
-            write_json_atomic(Path(cfg.paths.output_dir) / "results.json", {
-                "summarizer": cfg.get("summarizer_name"), "seed": cfg.get("seed"), "status": "failed",
-                "error": message})
+            write_json_atomic(
+                Path(cfg.paths.output_dir) / "results.json",
+                {
+                    "summarizer": cfg.get("summarizer_name"),
+                    "seed": cfg.get("seed"),
+                    "status": "failed",
+                    "error": message,
+                },
+            )
             return None
         if user_error:
             print(f"error: {message}", file=sys.stderr)
