@@ -14,7 +14,6 @@ import codecs
 import csv
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
