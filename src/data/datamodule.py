@@ -27,6 +27,15 @@ Decisions a user should know:
   like IMDB and Yelp, where it bounds the time and memory of the recurrent summarizers (linear
   in the length, and a padded batch is as long as its longest text) while keeping most of each
   review. The number of truncated texts is logged.
+* **Local folder instead of the source**: ``data_dir=FOLDER`` (``data.data_dir``) reads
+  ``FOLDER/train.csv`` [``validation.csv``] [``test.csv``] (columns ``text,label``; any format of
+  ``src.data.sources.load_files``) in place of the configured source, keeping every other
+  setting, so ``data=mr data.data_dir=../shared/data/mr`` is MR from disk instead of the Hub.
+* **Cross-validation**: ``folds=K`` with ``fold=i`` pools every given split, deals the rows into K
+  stratified folds drawn with ``split_seed`` (``sources.stratified_folds``), takes fold i as the
+  test split and carves validation (stratified, ``validation_fraction``) from the other K-1 folds.
+  A set's fixed test split is thereby re-split too. ``folds=null`` (the default) keeps the fixed
+  splits, K times cheaper. Bad values are a one-line ConfigError before any data is read.
 * **Cache**: with ``cache_dir`` set, the encoded splits, label names and tokenizer are stored in
   one file keyed by a hash of the data content and of every setting that changes them, so a
   second run with the same data skips tokenizer training and encoding. Writes go to a temporary
@@ -48,14 +57,16 @@ from lightning import LightningDataModule
 from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
+from src.summarizers.base import ConfigError
+
 from . import cache
 from .batching import BucketBatchSampler, collate, padding_efficiency
 from .encoded import EncodedSplit
 from .labels import Rows, column_values, decide_label_names, label_ids, label_keys
-from .sources import SPLITS, DataError, carve_splits, load_files, natural_sorted, origin
+from .sources import SPLITS, DataError, carve_splits, load_files, natural_sorted, origin, stratified_folds
 from .tokenizer import PAD_ID, UNK_ID, encode_flat, train_word_tokenizer
 
-__all__ = ["DataError", "EncodedSplit", "FilesDataModule", "TextDataModule"]
+__all__ = ["ConfigError", "DataError", "EncodedSplit", "FilesDataModule", "TextDataModule", "check_folds"]
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +78,13 @@ class TextDataModule(LightningDataModule):
                  test_fraction: float = 0.1, split_seed: int = 0,
                  min_frequency: int = 1, max_vocab: int = 50_000, lowercase: bool = True,
                  max_length: int | None = 256, batch_size: int = 64, eval_batch_size: int | None = None,
-                 num_workers: int = 0, bucketing: bool = True, seed: int = 0, cache_dir: str | None = None):
+                 num_workers: int = 0, bucketing: bool = True, seed: int = 0, cache_dir: str | None = None,
+                 data_dir: str | None = None, folds: int | None = None, fold: int | None = None):
         super().__init__()
+        self.folds, self.fold = check_folds(folds, fold)
+        self.data_dir = data_dir
+        if data_dir is not None:  # a local folder in place of the configured source (Hub, generator)
+            source = partial(load_files, data_dir=str(data_dir), text_column=text_column, label_column=label_column)
         self.source, self.name = source, name
         self.text_column, self.label_column, self.subset_column = text_column, label_column, subset_column
         self.given_label_names = list(label_names) if label_names else None
@@ -151,6 +167,8 @@ class TextDataModule(LightningDataModule):
                  given_names: list[str] | None) -> cache.Prepared:
         use_subsets = bool(self.subset_column) and all(self.subset_column in ds.column_names for ds in raw.values())
         parts = {split: self._rows(raw, split, ds, use_subsets) for split, ds in raw.items()}
+        if self.folds is not None:
+            parts = self._fold(parts)
         if "train" in parts:
             parts.update(self._carve(parts))
         training = tokenizer is None
@@ -216,6 +234,21 @@ class TextDataModule(LightningDataModule):
                                                             100 * fractions[split], self.split_seed)
         return out
 
+    def _fold(self, parts: dict[str, Rows]) -> dict[str, Rows]:
+        """Pool every given split and keep fold ``fold`` of ``folds`` (stratified, ``split_seed``) as test."""
+        order = [s for s in SPLITS if s in parts]
+        pooled = Rows.concat([parts[s] for s in order], f"{self.name}/{'+'.join(order)}")
+        try:
+            fold_of = stratified_folds(pooled.keys, self.folds, self.split_seed)
+        except DataError as exc:
+            raise DataError(f"{self.name}: {exc}") from None
+        test, train = np.flatnonzero(fold_of == self.fold), np.flatnonzero(fold_of != self.fold)
+        log.info("%s: cross-validation fold %d of %d (stratified, split_seed=%d) as the test split: %d of the %d "
+                 "rows pooled from %s%s", self.name, self.fold, self.folds, self.split_seed, len(test), len(fold_of),
+                 ", ".join(order), "; the given splits are re-split" if len(order) > 1 else "")
+        return {"train": pooled.take(train, f"{self.name}/train (the {self.folds - 1} folds other than {self.fold})"),
+                "test": pooled.take(test, f"{self.name}/test (fold {self.fold} of {self.folds})")}
+
     # ------------------------------------------------------------------ cache
     def _cache_settings(self, tokenizer: Tokenizer | None, label_names: list[str] | None) -> dict:
         """Every setting that changes the encoded result (the training seed and batch sizes do not)."""
@@ -225,6 +258,8 @@ class TextDataModule(LightningDataModule):
             "split_seed": self.split_seed, "min_frequency": self.min_frequency, "max_vocab": self.max_vocab,
             "lowercase": self.lowercase, "max_length": self.max_length, "label_names": label_names,
             "tokenizer": cache.tokenizer_digest(tokenizer), "training": tokenizer is None,
+            # only when set, so that the keys of fixed-split runs stay what they were
+            **({"folds": self.folds, "fold": self.fold} if self.folds is not None else {}),
         }
 
     # ------------------------------------------------------------------ facts the model is sized from
@@ -282,6 +317,25 @@ class TextDataModule(LightningDataModule):
         return padding_efficiency(self.splits[split].lengths, list(loader.batch_sampler))
 
 
+def check_folds(folds, fold) -> tuple[int | None, int | None]:
+    """``(folds, fold)`` as integers, or a one-line ConfigError naming the key and its value."""
+    def integer(value) -> bool:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+    if folds is None:
+        if fold is not None:
+            raise ConfigError(f"data.fold={fold!r} needs data.folds (K of K-fold cross-validation); "
+                              f"without folds the fixed splits are used")
+        return None, None
+    if not integer(folds) or folds < 2:
+        raise ConfigError(f"data.folds must be an integer >= 2 (or null for the fixed splits), got {folds!r}")
+    if fold is None:
+        raise ConfigError(f"data.folds={folds} needs data.fold, the fold used as the test split (0..{folds - 1})")
+    if not integer(fold) or not 0 <= fold < folds:
+        raise ConfigError(f"data.fold must be an integer in 0..{folds - 1} with data.folds={folds}, got {fold!r}")
+    return int(folds), int(fold)
+
+
 class FilesDataModule(TextDataModule):
     """``TextDataModule`` over local files: ``data=files data.train_file=... [data.validation_file=...]
     [data.test_file=...]`` or ``data.data_dir=FOLDER`` holding ``train.csv`` etc. (see
@@ -296,7 +350,8 @@ class FilesDataModule(TextDataModule):
             anchor = Path(data_dir or train_file or test_file or validation_file or "data").expanduser()
             is_split_file = anchor.stem in ("train", "validation", "dev", "valid", "test")
             name = anchor.name if data_dir else (anchor.parent.name if is_split_file else anchor.stem)
-        super().__init__(source=source, name=name or "files", **kwargs)
+        super().__init__(source=source, name=name or "files", **kwargs)  # its source already reads data_dir
+        self.data_dir = data_dir
 
 
 def _safe(name: str) -> str:

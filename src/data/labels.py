@@ -35,6 +35,18 @@ class Rows:
         return Rows([self.texts[i] for i in index], [self.keys[i] for i in index], self.kind, self.rows[index],
                     None if self.subsets is None else [self.subsets[i] for i in index], where, self.class_names)
 
+    @staticmethod
+    def concat(parts: list["Rows"], where: str) -> "Rows":
+        """The rows of ``parts`` one after the other (e.g. every split, to re-split into folds)."""
+        kinds = {p.kind for p in parts}
+        if len(kinds) > 1:
+            raise DataError(f"{where}: the splits' labels are of different kinds (integers in some, names in "
+                            f"others: {', '.join(p.where for p in parts)}); they cannot be pooled")
+        return Rows([t for p in parts for t in p.texts], [k for p in parts for k in p.keys], parts[0].kind,
+                    np.concatenate([p.rows for p in parts]),
+                    None if any(p.subsets is None for p in parts) else [s for p in parts for s in p.subsets],
+                    where, parts[0].class_names)
+
 
 def column_values(ds: datasets.Dataset, name: str) -> list:
     """A column as a plain list (indexing the lazy ``Column`` of datasets>=4 row by row is slow)."""
