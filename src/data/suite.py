@@ -2,8 +2,8 @@
 configs, and which of its sets a local folder holds (``experiment=benchmark benchmark.data_root=DIR``).
 
 A set is present in ``DIR`` when ``DIR/<set>/train.<ext>`` exists (any format ``load_files`` reads),
-the layout of ``../shared/data``. Reading a folder needs no torch and no network, so the sweep's
-``data`` parameter can be computed from it while Hydra sets the sweep up.
+the layout of ``../shared/data``. Looking needs no network, so the sweep's ``data`` parameter is
+computed from the folder while Hydra sets the sweep up (the ``benchmark_sets`` resolver).
 """
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def _benchmark_sets(data_root: str | None = None, *, _root_=None) -> str:
     try:
         return sweep_sets(data_root)
     except ConfigError as exc:
-        if str(OmegaConf.select(_root_, "hydra.mode", default="")) != "RunMode.MULTIRUN":
+        if "MULTIRUN" not in str(OmegaConf.select(_root_, "hydra.mode", default="")):
             raise
         # A multirun evaluates its sweep parameters before any job starts, outside the entry points'
         # one-line error handling: answer the same way (error: ..., exit status 2), not with a traceback.
