@@ -44,7 +44,7 @@ def evaluate(cfg: DictConfig) -> dict:
 
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("test", tokenizer=tokenizer, label_names=label_names or None)
-    loader = datamodule._loader(cfg.split, shuffle=False)  # raises a one-line DataError for a missing split
+    loader = datamodule.dataloader(cfg.split)  # raises a one-line DataError for a missing split
     model = classifier_from_checkpoint(checkpoint, cfg.ckpt_path, subset_names=datamodule.subset_names)
 
     loggers = instantiate_each(cfg.get("logger"))  # none unless logger=... is given

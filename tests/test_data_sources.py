@@ -248,7 +248,7 @@ def test_hub_loader_respects_hf_datasets_offline(tmp_path):
 @pytest.mark.parametrize("config, path, name, revision, text, label, splits", [
     ("imdb", "stanfordnlp/imdb", "plain_text", None, "text", "label", {"train": "train", "test": "test"}),
     ("ag_news", "fancyzhx/ag_news", None, None, "text", "label", {"train": "train", "test": "test"}),
-    ("sst2", "nyu-mll/glue", "sst2", None, "sentence", "label", {"train": "train", "test": "validation"}),
+    ("sst2_phrases", "nyu-mll/glue", "sst2", None, "sentence", "label", {"train": "train", "test": "validation"}),
     ("rotten_tomatoes", "cornell-movie-review-data/rotten_tomatoes", None, None, "text", "label",
      {"train": "train", "validation": "validation", "test": "test"}),
     ("yelp_polarity", "fancyzhx/yelp_polarity", "plain_text", None, "text", "label",
@@ -256,6 +256,8 @@ def test_hub_loader_respects_hf_datasets_offline(tmp_path):
     ("trec", "CogComp/trec", None, "refs/convert/parquet", "text", "coarse_label", {"train": "train", "test": "test"}),
 ])
 def test_hub_data_configs_compose_to_the_loader(config, path, name, revision, text, label, splits, monkeypatch):
+    """``text``/``label``: the dataset's columns, renamed to ours (text, label) by the loader.
+    The classic suite's configs: tests/test_data_suite.py."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=[f"data={config}", "logger=none"], return_hydra_config=True)
@@ -265,7 +267,7 @@ def test_hub_data_configs_compose_to_the_loader(config, path, name, revision, te
 
     dm = hydra.utils.instantiate(cfg.data)
     assert isinstance(dm, TextDataModule) and dm.name == config
-    assert (dm.text_column, dm.label_column, dm.max_length) == (text, label, 256)
+    assert (dm.text_column, dm.label_column, dm.max_length) == ("text", "label", 256)
     assert str(dm.cache_dir) == "/tmp/seq2vec-test-cache"
     calls = {}
     monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: calls.update(args=a, kwargs=k) or
@@ -274,6 +276,17 @@ def test_hub_data_configs_compose_to_the_loader(config, path, name, revision, te
     raw = dm.source()  # the real loader, with load_dataset stubbed out: no network
     assert calls["args"] == (path, name) and calls["kwargs"]["revision"] == revision
     assert sorted(raw) == sorted(splits)
+    assert all(ds.column_names == ["text", "label"] for ds in raw.values())
+
+
+def test_hub_loader_renames_the_columns_it_keeps(tmp_path):
+    root = hub_folder(tmp_path / "repo")
+    raw = load_hub(str(root), "plain_text", splits={"train": "train"}, columns={"sentence": "text", "y": "label"},
+                   cache_dir=str(tmp_path / "hf"))
+    assert raw["train"].column_names == ["sentence", "y"]
+    assert raw["train"].features["y"].names == ["neg", "pos", "mixed"]  # the ClassLabel survives
+    with pytest.raises(DataError, match=r"no column 'title' \(columns: text, label\); set data.source.columns"):
+        load_hub(str(root), "plain_text", columns={"text": "title"}, cache_dir=str(tmp_path / "hf"))
 
 
 def test_files_config_and_the_cache_dir_default(monkeypatch, tmp_path):

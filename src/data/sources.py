@@ -14,7 +14,6 @@ import codecs
 import csv
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -46,13 +45,16 @@ def origin(data: datasets.DatasetDict, split: str) -> str:
 
 # --------------------------------------------------------------------------- HuggingFace Hub
 def load_hub(path: str, name: str | None = None, revision: str | None = None,
-             splits: Mapping[str, str] | None = None, cache_dir: str | None = None,
-             **load_kwargs) -> datasets.DatasetDict:
-    """``datasets.load_dataset(path, name, revision=...)`` with its splits renamed to ours.
+             splits: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None,
+             cache_dir: str | None = None, **load_kwargs) -> datasets.DatasetDict:
+    """``datasets.load_dataset(path, name, revision=...)`` with its splits and columns renamed to ours.
 
     ``splits`` maps our split name to the dataset's (e.g. ``{train: train, test: validation}`` for
     GLUE SST-2, whose test split has no labels); splits not named are dropped. By default the
-    dataset's ``train`` / ``validation`` / ``test`` are taken as they are. The first call downloads
+    dataset's ``train`` / ``validation`` / ``test`` are taken as they are. ``columns`` maps our
+    column name to the dataset's (e.g. ``{text: sentence, label: label}``): only those columns are
+    kept, under our names, so a Hub set and a local folder of ``text,label`` CSVs read alike
+    (features such as ``ClassLabel`` names are kept). The first call downloads
     into the HF cache; later calls read the cache, and ``HF_DATASETS_OFFLINE=1`` (or
     ``HF_HUB_OFFLINE=1``) makes ``datasets`` never touch the network. ``path`` may also be a local
     folder laid out like a Hub dataset repository.
@@ -73,7 +75,21 @@ def load_hub(path: str, name: str | None = None, revision: str | None = None,
         raise DataError(f"{path}: no split {missing[0]!r} (splits: {', '.join(loaded)})")
     label = path + (f"/{name}" if name else "")
     out = datasets.DatasetDict({ours: loaded[theirs] for ours, theirs in mapping.items()})
+    if columns:
+        out = datasets.DatasetDict({split: _rename_columns(ds, columns, f"{label} [{mapping[split]}]")
+                                    for split, ds in out.items()})
     return with_origins(out, {ours: f"{label} [{theirs}]" for ours, theirs in mapping.items()})
+
+
+def _rename_columns(ds: datasets.Dataset, columns: Mapping[str, str], where: str) -> datasets.Dataset:
+    """Keep ``columns`` (ours: theirs) of ``ds`` under our names."""
+    missing = [theirs for theirs in columns.values() if theirs not in ds.column_names]
+    if missing:
+        raise DataError(f"{where}: no column {missing[0]!r} (columns: {', '.join(ds.column_names)}); "
+                        f"set data.source.columns")
+    kept = ds.select_columns(list(dict.fromkeys(columns.values())))
+    renamed = {theirs: ours for ours, theirs in columns.items() if ours != theirs}
+    return kept.rename_columns(renamed) if renamed else kept
 
 
 # --------------------------------------------------------------------------- local files
@@ -96,7 +112,7 @@ def load_files(train_file: str | None = None, validation_file: str | None = None
             raise DataError(f"data.data_dir: no such folder: {folder}")
         for split in SPLITS:
             if files[split] is None:
-                files[split] = _find_split_file(folder, split)
+                files[split] = find_split_file(folder, split)
     if all(file is None for file in files.values()):
         where = f" (no train.<ext> in {data_dir})" if data_dir is not None else ""
         raise DataError(f"data.train_file is not set{where}")
@@ -110,7 +126,8 @@ def load_files(train_file: str | None = None, validation_file: str | None = None
     return with_origins(datasets.DatasetDict(out), origins)
 
 
-def _find_split_file(folder: Path, split: str) -> str | None:
+def find_split_file(folder: Path, split: str) -> str | None:
+    """``folder/<split>.<ext>`` (``dev``/``valid`` also count as validation), or None."""
     stems = {"train": ("train",), "validation": ("validation", "dev", "valid"), "test": ("test",)}[split]
     for stem in stems:
         for ext in SUPPORTED_EXTENSIONS:
@@ -250,6 +267,29 @@ def carve_splits(labels: Sequence, fractions: Mapping[str, float], seed: int) ->
             raise DataError(f"train has too few rows ({len(labels)}) to carve a {split} split "
                             f"of fraction {fractions[split]}")
     return out
+
+
+def stratified_folds(labels: Sequence, folds: int, seed: int) -> np.ndarray:
+    """The fold (0..folds-1) of each row: per class, the rows in a seeded random order are dealt to
+    the folds in turn, each class starting where the previous one stopped, so every fold holds each
+    class's count divided by ``folds`` rounded down or up (within one example per class) and the
+    fold sizes differ by at most one. Depends only on the labels, ``folds`` and ``seed``. A class
+    with fewer than ``folds`` examples is a DataError (some fold would have none of it)."""
+    labels = np.asarray([str(v) for v in labels])
+    classes, counts = np.unique(labels, return_counts=True)
+    small = [(c, n) for c, n in zip(classes.tolist(), counts.tolist()) if n < folds]
+    if small:
+        cls, count = min(small, key=lambda item: item[1])
+        raise DataError(f"data.folds={folds} is more than the {count} examples of class {cls!r}; "
+                        f"use at most {int(counts.min())} folds")
+    rng = np.random.default_rng([int(seed), 20240612])
+    fold_of = np.empty(len(labels), dtype=np.int64)
+    start = 0
+    for cls in sorted(classes.tolist()):
+        rows = rng.permutation(np.flatnonzero(labels == cls))
+        fold_of[rows] = (start + np.arange(len(rows))) % folds
+        start = (start + len(rows)) % folds
+    return fold_of
 
 
 def natural_sorted(values: Iterable[str]) -> list[str]:
