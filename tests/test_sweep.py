@@ -78,8 +78,11 @@ def test_an_experiment_applies_a_summarizers_own_tuned_settings_and_only_its_own
     assert decay("summarizer=bilstm")[0] == 0.01
     assert decay("experiment=trec", "summarizer=bilstm", "model.optimizer.weight_decay=0.05")[0] == 0.05
     for path in (CONF_DIR / "tuned").glob("*/*.yaml"):  # every tuned file names a real pair
+        if path.parent.name == "sets":  # one data set's own settings
+            assert (CONF_DIR / "data" / path.name).is_file(), path
+            continue
         assert (CONF_DIR / "experiment" / f"{path.parent.name}.yaml").is_file(), path
-        assert (CONF_DIR / "summarizer" / path.name).is_file(), path
+        assert any((CONF_DIR / group / path.name).is_file() for group in ("summarizer", "data")), path
 
 
 def test_two_sweeps_started_in_the_same_second_get_different_dirs():
