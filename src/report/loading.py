@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+FOLD_OVERRIDE = "data.fold"  # cross-validation folds are replicates, like seeds
 
 def _job_number(path: Path) -> tuple[int, str]:
     head = path.name.split("_", 1)[0]
@@ -22,6 +23,31 @@ def _overrides(job_dir: Path) -> dict[str, str]:
 
     pairs = (str(o).split("=", 1) for o in OmegaConf.load(path) if "=" in str(o))
     return {k.lstrip("+~"): v for k, v in pairs if not k.startswith("hydra")}
+
+
+def _dataset_name(job_dir: Path) -> str | None:
+    """The dataset a job ran on, from its saved config, for jobs whose results.json does not say
+    (a failed job's): ``data.name``, else the folder ``FilesDataModule`` names the data after."""
+    path = job_dir / ".hydra" / "config.yaml"
+    if not path.is_file():
+        return None
+    from omegaconf import OmegaConf
+
+    try:
+        data = OmegaConf.to_container(OmegaConf.load(path).get("data") or {}, resolve=False)
+    except Exception:  # noqa: BLE001  (an unreadable config only costs the dataset's name)
+        return None
+    name = data.get("name")
+    if isinstance(name, str) and name and "${" not in name:
+        return name
+    anchor = data.get("data_dir") or data.get("train_file") or data.get("test_file") or data.get("validation_file")
+    if not isinstance(anchor, str) or "${" in anchor:
+        return None
+    anchor_path = Path(anchor).expanduser()
+    if data.get("data_dir"):
+        return anchor_path.name
+    return anchor_path.parent.name if anchor_path.stem in ("train", "validation", "dev", "valid", "test") \
+        else anchor_path.stem
 
 
 def load_jobs(sweep_dir: str | Path) -> pd.DataFrame:
@@ -41,11 +67,20 @@ def load_jobs(sweep_dir: str | Path) -> pd.DataFrame:
         row.setdefault("summarizer", overrides.get("summarizer"))
         if row.get("seed") is None and "seed" in overrides:
             row["seed"] = int(overrides["seed"])
+        if row.get("fold") is None and FOLD_OVERRIDE in overrides:  # a cross-validation fold: a replicate
+            row["fold"] = int(overrides[FOLD_OVERRIDE])
+        if row.get("data") is None and (name := _dataset_name(job_dir)):
+            row["data"] = name
         rows.append({"job": job_dir.name, **row, "_overrides": overrides})
     jobs = pd.DataFrame(rows)
     if jobs.empty:
         return jobs
-    jobs["variant"] = _variant_labels(jobs)
+    jobs["variant"] = None
+    datasets = jobs["data"].fillna("") if "data" in jobs else pd.Series("", index=jobs.index)
+    by_dataset = [jobs.index] if datasets[datasets != ""].nunique() < 2 else \
+        [group.index for _, group in jobs.groupby(datasets, sort=False)]
+    for index in by_dataset:  # within one dataset, what tells its jobs apart (not the dataset's own overrides)
+        jobs.loc[index, "variant"] = _variant_labels(jobs.loc[index])
     return jobs.drop(columns="_overrides")
 
 
@@ -60,7 +95,7 @@ def _short_value(value: str) -> str:
 def _variant_labels(jobs: pd.DataFrame) -> list[str]:
     """Summarizer name, plus any override other than seed that varies between jobs."""
     overrides = jobs["_overrides"].tolist()
-    keys = sorted({k for o in overrides for k in o} - {"seed", "summarizer"})
+    keys = sorted({k for o in overrides for k in o} - {"seed", "summarizer", FOLD_OVERRIDE})
     varying = [k for k in keys if len({o.get(k) for o in overrides}) > 1]
     labels = []
     for summarizer, o in zip(jobs["summarizer"], overrides):
@@ -70,14 +105,17 @@ def _variant_labels(jobs: pd.DataFrame) -> list[str]:
 
 
 def load_predictions(sweep_dir: str | Path, jobs: pd.DataFrame) -> pd.DataFrame:
-    """Every ok job's per-example test predictions, tagged with variant and seed."""
+    """Every ok job's per-example test predictions, tagged with variant and seed (and dataset and
+    fold when the sweep has them)."""
     frames = []
+    tags = [c for c in ("data", "fold") if c in jobs]
     for job in jobs[jobs["status"] == "ok"].itertuples():
         path = Path(sweep_dir) / job.job / "predictions.csv"
         if path.is_file():
             frame = pd.read_csv(path)
             frames.append(frame.assign(variant=job.variant, seed=job.seed, job=job.job,
-                                       correct=(frame["pred"] == frame["label"]).astype(float)))
+                                       correct=(frame["pred"] == frame["label"]).astype(float),
+                                       **{c: getattr(job, c) for c in tags}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

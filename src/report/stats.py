@@ -103,24 +103,33 @@ def summarize(jobs: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
+def replicate_keys(frame: pd.DataFrame) -> list[str]:
+    """What makes two runs of one configuration replicates: the seed, and the cross-validation fold
+    when the sweep has folds."""
+    return ["seed", "fold"] if "fold" in frame and frame["fold"].notna().any() else ["seed"]
+
+
 def compare_with(ok: pd.DataFrame, predictions: pd.DataFrame, best: str, variant: str) -> dict:
-    """acc(variant) - acc(best), paired over shared seeds (t-test) or, with fewer than two shared
-    seeds, over the shared seeds' test examples (bootstrap)."""
+    """acc(variant) - acc(best), paired over shared seeds (or (seed, fold) pairs) by a t-test or, with
+    fewer than two shared, over the shared runs' test examples (bootstrap)."""
     none = {"diff_vs_best": math.nan, "p_vs_best": math.nan, "test_vs_best": ""}
     if variant == best:
         return {**none, "test_vs_best": "best"}
-    a = ok[ok["variant"] == variant].groupby("seed")["test/acc"].mean()
-    b = ok[ok["variant"] == best].groupby("seed")["test/acc"].mean()
+    keys = replicate_keys(ok)
+    a = ok[ok["variant"] == variant].groupby(keys)["test/acc"].mean()
+    b = ok[ok["variant"] == best].groupby(keys)["test/acc"].mean()
     seeds = sorted(set(a.index) & set(b.index))
+    runs = "seeds" if keys == ["seed"] else "seed×fold runs"
     if len(seeds) >= 2:
         return {"diff_vs_best": float((a[seeds] - b[seeds]).mean()), "p_vs_best": paired_t_test(a[seeds], b[seeds]),
-                "test_vs_best": f"paired t-test, {len(seeds)} seeds"}
+                "test_vs_best": f"paired t-test, {len(seeds)} {runs}"}
     if predictions.empty or not seeds:
         return none
-    keys = ["seed", "index"]
-    pa = predictions[(predictions["variant"] == variant) & predictions["seed"].isin(seeds)]
-    pb = predictions[(predictions["variant"] == best) & predictions["seed"].isin(seeds)]
-    pairs = pa.merge(pb, on=keys, suffixes=("_a", "_b"))
+    shared = {s if isinstance(s, tuple) else (s,) for s in seeds}
+    in_shared = np.array([k in shared for k in zip(*(predictions[c] for c in keys))], dtype=bool)
+    pa = predictions[(predictions["variant"] == variant) & in_shared]
+    pb = predictions[(predictions["variant"] == best) & in_shared]
+    pairs = pa.merge(pb, on=[*keys, "index"], suffixes=("_a", "_b"))
     pairs = pairs[pairs["label_a"] == pairs["label_b"]]  # the same example in both (same data seed)
     if pairs.empty:
         return none
