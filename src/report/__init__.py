@@ -22,8 +22,19 @@ from src.report.callback import SweepReportCallback
 from src.report.cli import main
 from src.report.loading import load_jobs, load_predictions, load_val_curves
 from src.report.plots import PLOTS, plot_accuracy, plot_efficiency, plot_length_buckets, plot_val_curves
-from src.report.stats import (ALPHA, BOOTSTRAP_RESAMPLES, CONFIDENCE, SUMMARIZER_ORDER, compare_with, length_buckets,
-                              paired_bootstrap, paired_t_test, subset_metrics, summarize, t_interval)
+from src.report.stats import (
+    ALPHA,
+    BOOTSTRAP_RESAMPLES,
+    CONFIDENCE,
+    SUMMARIZER_ORDER,
+    compare_with,
+    length_buckets,
+    paired_bootstrap,
+    paired_t_test,
+    subset_metrics,
+    summarize,
+    t_interval,
+)
 from src.report.tables import buckets_table, jobs_table, summary_table
 from src.report.wandb_log import log_report_to_wandb
 from src.report.writer import write_report
