@@ -18,6 +18,11 @@ def _colors(variants: list[str]) -> dict[str, Any]:
     return {v: cmap(i % 10) for i, v in enumerate(variants)}
 
 
+def _on(dataset: str | None) -> str:
+    """' on mr' in a per-dataset plot's title (a benchmark's), nothing in a single-dataset sweep's."""
+    return f" on {dataset}" if dataset else ""
+
+
 def _save(fig, path: Path, rect=(0, 0, 1, 1)) -> None:
     """Lay out, write and close (figures left open pile up across a long sweep's reports)."""
     import matplotlib.pyplot as plt
@@ -67,7 +72,7 @@ def plot_accuracy(summary: pd.DataFrame, jobs: pd.DataFrame, predictions: pd.Dat
     _save(fig, path)
 
 
-def plot_val_curves(curves: pd.DataFrame, variants: list[str], path: Path) -> None:
+def plot_val_curves(curves: pd.DataFrame, variants: list[str], path: Path, dataset: str | None = None) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
@@ -84,13 +89,13 @@ def plot_val_curves(curves: pd.DataFrame, variants: list[str], path: Path) -> No
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy (%)")
-    ax.set_title("Validation accuracy (mean over seeds still training; band: min-max)")
+    ax.set_title(f"Validation accuracy{_on(dataset)} (mean over seeds still training; band: min-max)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     _save(fig, path)
 
 
-def plot_length_buckets(buckets: pd.DataFrame, variants: list[str], path: Path) -> None:
+def plot_length_buckets(buckets: pd.DataFrame, variants: list[str], path: Path, dataset: str | None = None) -> None:
     import matplotlib.pyplot as plt
 
     colors = _colors(variants)
@@ -104,13 +109,13 @@ def plot_length_buckets(buckets: pd.DataFrame, variants: list[str], path: Path) 
     ax.set_xticks(range(len(labels)), [f"{b}\n(n={int(c)})" for b, c in zip(labels, counts)])
     ax.set_xlabel("input length (tokens; n = test examples per summarizer, all seeds)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Test accuracy by input length")
+    ax.set_title(f"Test accuracy by input length{_on(dataset)}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     _save(fig, path)
 
 
-def plot_efficiency(summary: pd.DataFrame, path: Path) -> None:
+def plot_efficiency(summary: pd.DataFrame, path: Path, dataset: str | None = None) -> None:
     """Accuracy against trainable parameters and against training throughput (log x when the
     values span more than a factor of 10)."""
     import matplotlib.pyplot as plt
@@ -139,8 +144,8 @@ def plot_efficiency(summary: pd.DataFrame, path: Path) -> None:
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy (%, mean and 95% CI)")
-    axes[0].set_title("Accuracy vs size")
-    axes[1].set_title("Accuracy vs speed")
+    axes[0].set_title(f"Accuracy vs size{_on(dataset)}")
+    axes[1].set_title(f"Accuracy vs speed{_on(dataset)}")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(0.86, 0.5), fontsize=9, frameon=False)
     _save(fig, path, rect=(0, 0, 0.86, 1))

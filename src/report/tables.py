@@ -27,9 +27,9 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
 
 
-def summary_table(summary: pd.DataFrame) -> str:
+def summary_table(summary: pd.DataFrame, runs_header: str = "seeds") -> str:
     subsets = [c for c in summary.columns if c.startswith("acc_") and not c.endswith("_ci") and c != "acc_shuffled"]
-    header = ["summarizer", "seeds", "test acc % (95% CI)", *[c[4:] + " %" for c in subsets], "macro-F1 %",
+    header = ["summarizer", runs_header, "test acc % (95% CI)", *[c[4:] + " %" for c in subsets], "macro-F1 %",
               "params", "train s", "tokens/s", "order sensitivity (pp)", "Δ vs best (pp), p"]
     rows = []
     for r in summary.to_dict("records"):

@@ -12,7 +12,9 @@ from src.report.plots import PLOTS
 def log_report_to_wandb(sweep_dir: Path, project: str, group: str, tags: list[str] | None = None,
                         entity: str | None = None) -> str | None:
     """One extra W&B run (job_type=report) in the sweep's group: the summary as a table, the plots as
-    images. Offline unless WANDB_MODE says otherwise; returns the run's local dir."""
+    images; for a sweep over several datasets also the matrix (``matrix``), ``ranks.png``, the
+    heatmap and each dataset's plots. Offline unless WANDB_MODE says otherwise; returns the run's
+    local dir."""
     import wandb
 
     from src.utils.wandb_setup import configure_wandb_env
@@ -28,8 +30,12 @@ def log_report_to_wandb(sweep_dir: Path, project: str, group: str, tags: list[st
             payload["summary"] = wandb.Table(dataframe=pd.read_csv(summary_path))
         if (sweep_dir / "results.csv").is_file():
             payload["jobs"] = wandb.Table(dataframe=pd.read_csv(sweep_dir / "results.csv").astype(str))
-        payload.update({f"plots/{name[:-4]}": wandb.Image(str(sweep_dir / name)) for name in PLOTS
-                        if (sweep_dir / name).is_file()})
+        if (sweep_dir / "matrix.csv").is_file():
+            payload["matrix"] = wandb.Table(dataframe=pd.read_csv(sweep_dir / "matrix.csv"))
+        # the single-dataset plots first, then every other figure the report wrote (a benchmark's)
+        names = [n for n in PLOTS if (sweep_dir / n).is_file()]
+        names += sorted(p.name for p in sweep_dir.glob("*.png") if p.name not in names)
+        payload.update({f"plots/{name[:-4]}": wandb.Image(str(sweep_dir / name)) for name in names})
         run.log(payload)
         return run.dir
     finally:
