@@ -11,8 +11,7 @@ import pytest
 import torch
 
 from src.model.module import SentenceClassifier, shuffle_words
-from src.report import (PLOTS, load_jobs, main, paired_bootstrap, paired_t_test, t_interval,
-                        write_report)
+from src.report import PLOTS, load_jobs, main, paired_bootstrap, paired_t_test, t_interval, write_report
 
 
 # ------------------------------------------------------------------------------------ order probe
@@ -145,8 +144,8 @@ def test_report_table_statistics_and_failed_jobs(sweep):
     assert mean["acc_order_free"] == pytest.approx(0.67)
     assert "acc_shuffled" in summary and "acc_order_free" in summary  # the probe is not a subset
     assert "| **lstm_h** | 3 | 82.0 ± 4.3 |" in text
-    assert "| mean | 3 | 62.0 ± 5.0 | 67.0 ± 5.0 | 61.0 | 1,000 | 10.0 | 9,000 | 0.0 ± 0.0 | -20.0, p=0.000832 **\\*** |" \
-        in text
+    assert ("| mean | 3 | 62.0 ± 5.0 | 67.0 ± 5.0 | 61.0 | 1,000 | 10.0 | 9,000 | 0.0 ± 0.0 | "
+            "-20.0, p=0.000832 **\\*** |") in text
     assert "`6_rnn` (rnn, seed 0): ConfigError: RNNSummarizer: hidden_size must be positive" in text
     assert "`7_rnn` (rnn, seed 1): no results.json" in text
     assert "Jobs: 8 (6 ok, 2 failed)" in text

@@ -1,0 +1,6 @@
+"""``python -m src.report SWEEP_DIR``."""
+import sys
+
+from src.report.cli import main
+
+sys.exit(main())
