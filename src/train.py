@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
 from src.utils.launcher import threads_per_job
@@ -54,6 +54,8 @@ def train(cfg: DictConfig) -> dict:
 
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")
+    with open_dict(cfg):  # the set's name (a folder's, for data=files) for W&B tags and the report
+        cfg.data.name = datamodule.name
     model = build_model(cfg, datamodule)
     model.load_pretrained_embeddings(datamodule.tokenizer)  # no-op unless model.embedding.pretrained_path
     prepare_resume(cfg, model)  # ckpt_path: fails in one line if it does not fit; W&B continues its run
@@ -85,6 +87,8 @@ def train(cfg: DictConfig) -> dict:
         "summarizer": cfg.summarizer_name,
         "seed": int(cfg.seed),
         "data": datamodule.name,
+        "fold": cfg.data.get("fold"),
+        "folds": cfg.data.get("folds"),
         **{k: metrics.get(k) for k in ("test/acc", "test/f1", "val/acc_best")},
         **{k: v for k, v in sorted(metrics.items()) if k.startswith("test/acc_")},
         "test/order_drop": metrics["test/acc"] - metrics["test/acc_shuffled"]  # order probe
@@ -139,6 +143,8 @@ def main(cfg: DictConfig) -> float | None:
                 {
                     "summarizer": cfg.get("summarizer_name"),
                     "seed": cfg.get("seed"),
+                    "data": OmegaConf.select(cfg, "data.name"),
+                    "fold": OmegaConf.select(cfg, "data.fold"),
                     "status": "failed",
                     "error": message,
                 },
