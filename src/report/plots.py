@@ -72,6 +72,15 @@ def plot_accuracy(summary: pd.DataFrame, jobs: pd.DataFrame, predictions: pd.Dat
     _save(fig, path)
 
 
+def finish_line_plot(ax, xlabel: str, ylabel: str, title: str) -> None:
+    """Labels, a light grid and the legend outside the axes on the right (one line per summarizer)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+
+
 def plot_val_curves(curves: pd.DataFrame, variants: list[str], path: Path, dataset: str | None = None) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
@@ -87,11 +96,8 @@ def plot_val_curves(curves: pd.DataFrame, variants: list[str], path: Path, datas
         ax.plot(epochs, stats["mean"] * 100, marker=".", color=colors[variant], label=variant)
         ax.fill_between(epochs, stats["min"] * 100, stats["max"] * 100, color=colors[variant], alpha=0.15)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation accuracy (%)")
-    ax.set_title(f"Validation accuracy{_on(dataset)} (mean over seeds still training; band: min-max)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    finish_line_plot(ax, "epoch", "validation accuracy (%)",
+                     f"Validation accuracy{_on(dataset)} (mean over seeds still training; band: min-max)")
     _save(fig, path)
 
 
@@ -107,11 +113,8 @@ def plot_length_buckets(buckets: pd.DataFrame, variants: list[str], path: Path, 
         ax.plot(range(len(labels)), group["accuracy"] * 100, marker="o", color=colors[variant], label=variant)
     counts = buckets.groupby("bucket", observed=True)["examples"].max().reindex(labels)
     ax.set_xticks(range(len(labels)), [f"{b}\n(n={int(c)})" for b, c in zip(labels, counts)])
-    ax.set_xlabel("input length (tokens; n = test examples per summarizer, all seeds)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"Test accuracy by input length{_on(dataset)}")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    finish_line_plot(ax, "input length (tokens; n = test examples per summarizer, all seeds)", "test accuracy (%)",
+                     f"Test accuracy by input length{_on(dataset)}")
     _save(fig, path)
 
 
