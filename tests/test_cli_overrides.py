@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf, open_dict
 
-from tests.conftest import CONF_DIR, REPO, compose_train_config, tiny
+from tests.helpers import CONF_DIR, REPO, compose_train_config, tiny
 
 SEED = 2
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from omegaconf import open_dict, read_write
 
-from tests.conftest import REPO, compose_train_config
+from tests.helpers import REPO, compose_train_config
 
 # An easy, bag-of-words version of the built-in task, so one epoch gets well above chance (0.5):
 # every example is order-free, sentences are short, the model is the plain mean of embeddings.

@@ -10,7 +10,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf, open_dict
 
-from tests.conftest import CONF_DIR, TINY, compose_train_config, tiny
+from tests.helpers import CONF_DIR, TINY, compose_train_config, tiny
 
 DEBUG_CONFIGS = sorted(p.stem for p in (CONF_DIR / "debug").glob("*.yaml"))
 EXPECTED = {  # what each one sets on the trainer, on top of debug/default.yaml

@@ -14,7 +14,7 @@ from omegaconf import open_dict
 
 from src.checkpointing import ResumableTraining, seed_epoch
 from src.data.batching import BucketBatchSampler
-from tests.conftest import compose_train_config
+from tests.helpers import compose_train_config
 
 SMALL = ["logger=none", "summarizer=lstm_h", "data.source.n_train=300", "data.source.n_validation=100",
          "data.source.n_test=100", "summarizer.hidden_size=16", "model.embedding.dim=16", "model.head.width=16",

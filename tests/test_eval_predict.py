@@ -15,7 +15,7 @@ from omegaconf import open_dict
 from src.checkpointing import CheckpointError, load_classifier
 from src.data.synthetic import make_order_sentiment
 from src.predict import InputError, predict_texts, read_texts
-from tests.conftest import CONF_DIR, REPO, compose_train_config
+from tests.helpers import CONF_DIR, REPO, compose_train_config
 
 DATA = ["data.source.n_train=300", "data.source.n_validation=100", "data.source.n_test=100"]
 SMALL = ["logger=none", "summarizer=lstm_h", *DATA, "summarizer.hidden_size=16", "model.embedding.dim=16",

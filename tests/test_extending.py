@@ -10,7 +10,7 @@ import hydra
 import torch
 
 from src.summarizers.registry import registry, summarizer_names
-from tests.conftest import CONF_DIR
+from tests.helpers import CONF_DIR
 
 CLASS = '''
 import torch

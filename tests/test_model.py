@@ -8,7 +8,7 @@ import torch
 from src.model.head import ResidualMLPHead
 from src.model.module import SentenceClassifier, build_model
 from src.summarizers.base import ConfigError
-from tests.conftest import SUMMARIZERS, tiny
+from tests.helpers import SUMMARIZERS, tiny
 
 
 def build(train_config, name: str, *overrides: str):

@@ -11,7 +11,7 @@ import torch
 from omegaconf import open_dict
 
 from src.data.datamodule import FilesDataModule
-from tests.conftest import compose_train_config
+from tests.helpers import compose_train_config
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs = {name: pytest.mark.skipif(not (DATA / name / "train.csv").is_file(), reason=f"no {DATA / name}")

@@ -11,7 +11,7 @@ from src.summarizers import (AttentionSummarizer, BiLSTMMaxSummarizer, CNNSummar
                              SWEMConcatSummarizer, SWEMHierSummarizer)
 from src.summarizers.base import masked_max
 from src.summarizers.registry import default_options
-from tests.conftest import SUMMARIZERS
+from tests.helpers import SUMMARIZERS
 
 E, H = 5, 4
 

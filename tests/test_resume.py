@@ -22,7 +22,7 @@ from omegaconf import open_dict
 
 from src.checkpointing import (RUN_KEY, AtomicCheckpointIO, CheckpointError, ResumableTraining, load_checkpoint,
                                prepare_resume)
-from tests.conftest import REPO, compose_train_config
+from tests.helpers import REPO, compose_train_config
 
 SMALL = ["logger=none", "summarizer=lstm_h", "data.source.n_train=300", "data.source.n_validation=100",
          "data.source.n_test=100", "summarizer.hidden_size=16", "model.embedding.dim=16", "model.head.width=16"]

@@ -8,7 +8,7 @@ from torch import nn
 
 from src.summarizers import AvgCHSummarizer, ConfigError, LSTMSummarizer
 from src.summarizers.registry import default_options
-from tests.conftest import SUMMARIZERS
+from tests.helpers import SUMMARIZERS
 
 E, H = 7, 6
 

@@ -167,7 +167,7 @@ def test_long_range_distance_is_configurable_and_exact():
 def test_the_long_config_composes_to_long_sentences():
     from hydra.utils import instantiate
 
-    from tests.conftest import compose_train_config
+    from tests.helpers import compose_train_config
 
     cfg = compose_train_config(["data=synthetic_long", "data.source.n_train=100",
                                 "data.source.n_validation=50", "data.source.n_test=50"])

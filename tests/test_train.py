@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, tiny
+from tests.helpers import REPO, tiny
 
 
 def run_train(*args: str, cwd=REPO, timeout=300) -> subprocess.CompletedProcess:

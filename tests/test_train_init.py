@@ -11,7 +11,7 @@ from omegaconf import open_dict
 
 import src.model.module
 from src.model.module import build_model
-from tests.conftest import compose_train_config, tiny
+from tests.helpers import compose_train_config, tiny
 
 
 class Built(Exception):

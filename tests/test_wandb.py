@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 TINY = ["data.source.n_train=200", "data.source.n_validation=100", "data.source.n_test=100",
         "model.embedding.dim=16", "model.head.width=16", "trainer.max_epochs=1"]
