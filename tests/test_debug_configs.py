@@ -123,3 +123,26 @@ def test_debug_limit_runs_the_whole_pipeline_on_a_few_batches(tmp_path):
     last = torch.load(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert last["global_step"] == 5 and last["epoch"] == 0  # limit_train_batches=5, one epoch
     assert (tmp_path / "csv" / "metrics.csv").is_file()
+
+
+def test_under_overfit_batches_the_training_batches_are_the_same_every_epoch(train_config):
+    """Lightning's overfit_batches keeps a few batches fixed; our bucket sampler would reshuffle them
+    by (seed, epoch), so the datamodule stops shuffling when the trainer overfits."""
+    from types import SimpleNamespace
+
+    import hydra
+
+    cfg = train_config(*TINY, "debug=overfit")
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.setup("fit")
+
+    def first_batches(overfit_batches: int, epoch: int) -> list[list[int]]:
+        datamodule.trainer = SimpleNamespace(overfit_batches=overfit_batches, world_size=1, global_rank=0,
+                                             is_global_zero=False, loggers=[])
+        loader = datamodule.train_dataloader()
+        loader.batch_sampler.set_epoch(epoch)
+        return [list(batch) for batch in list(loader.batch_sampler)[:3]]
+
+    assert first_batches(3, 0) == first_batches(3, 1)
+    assert first_batches(0, 0) != first_batches(0, 1)  # a normal run still reshuffles every epoch
+    assert len(first_batches(3, 0)[0]) == cfg.data.batch_size

@@ -280,27 +280,30 @@ class TextDataModule(LightningDataModule):
         return UNK_ID
 
     # ------------------------------------------------------------------ loaders
-    def dataloader(self, split: str, shuffle: bool = False) -> DataLoader:
+    def dataloader(self, split: str, shuffle: bool = False, batch_size: int | None = None) -> DataLoader:
         """Batches of ``split`` (after ``setup``): in evaluation order (sorted by length, the eval batch
-        size) by default, shuffled and sharded across DDP ranks with ``shuffle=True``. A split the data
-        does not have is a one-line DataError."""
+        size unless ``batch_size`` is given) by default, shuffled and sharded across DDP ranks with
+        ``shuffle=True``. A split the data does not have is a one-line DataError."""
         if split not in self.splits:
             raise DataError(f"{self.name}: no {split!r} split (have: {', '.join(self.splits) or 'none'})")
         data = self.splits[split]
         trainer = getattr(self, "trainer", None)
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
-        sampler = BucketBatchSampler(data.lengths, self.batch_size if shuffle else self.eval_batch_size,
+        batch_size = batch_size or (self.batch_size if shuffle else self.eval_batch_size)
+        sampler = BucketBatchSampler(data.lengths, batch_size,
                                      shuffle=shuffle, seed=self.seed, bucketing=self.bucketing,
                                      num_replicas=replicas if shuffle else 1, rank=rank if shuffle else 0)
         return DataLoader(data, batch_sampler=sampler, collate_fn=collate, num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self):
-        loader = self.dataloader("train", shuffle=True)
+        trainer = getattr(self, "trainer", None)
+        # Lightning's overfit_batches (debug=overfit) needs the same few batches every epoch.
+        overfitting = trainer is not None and trainer.overfit_batches > 0
+        loader = self.dataloader("train", shuffle=not overfitting, batch_size=self.batch_size)
         efficiency = padding_efficiency(self.splits["train"].lengths, list(loader.batch_sampler))
         log.info("%s: padding efficiency %.3f on train batches (real tokens / padded slots; bucketing %s)",
                  self.name, efficiency, "on" if self.bucketing else "off")
-        trainer = getattr(self, "trainer", None)
         if trainer is not None and trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics({"data/padding_efficiency": efficiency}, step=0)
