@@ -72,6 +72,24 @@ log = logging.getLogger(__name__)
 
 
 class TextDataModule(LightningDataModule):
+    """A text classification set as Lightning batches: reads the source, fixes the splits, trains the
+    tokenizer on train only, encodes and caches, and serves length-bucketed batches.
+
+    Args:
+        source: a callable returning a ``datasets.DatasetDict`` (Hub, local files or the built-in
+            generator); replaced by the files in ``data_dir`` when that is given.
+        name: the set's name in results and reports.
+        text_column, label_column, subset_column: the columns to read; ``subset_column`` (optional)
+            names slices reported as ``test/acc_<subset>``.
+        label_names: fix the classes and their order; default: the dataset's names or train's labels.
+        validation_fraction, test_fraction, split_seed: carving of missing splits (stratified); the
+            split seed stays fixed when the training ``seed`` changes.
+        folds, fold: stratified cross-validation, test on fold ``fold`` of ``folds`` (null: fixed splits).
+        min_frequency, max_vocab, lowercase: the word-level tokenizer; max_length: tokens kept per text.
+        batch_size, eval_batch_size, bucketing, num_workers, seed: batching (``seed`` orders the batches).
+        cache_dir: where tokenized splits are cached by content and settings (null: no cache).
+    """
+
     def __init__(self, source: Callable[[], datasets.DatasetDict], name: str = "data",
                  text_column: str = "text", label_column: str = "label", subset_column: str | None = "subset",
                  label_names: Sequence[str] | None = None, validation_fraction: float = 0.1,
