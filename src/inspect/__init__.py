@@ -8,9 +8,6 @@
 
 The package is ``src.inspect``, never a top-level ``inspect``: it does not shadow the standard
 library's module, which its dependencies import.
+
+Nothing is imported here, so that ``python -m src.inspect`` can answer a bad setting before torch loads.
 """
-
-from .attribution import class_probabilities, integrated_gradients, leave_one_out
-from .states import Readout, lstm_recurrence, read_states
-
-__all__ = ["Readout", "class_probabilities", "integrated_gradients", "leave_one_out", "lstm_recurrence", "read_states"]

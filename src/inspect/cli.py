@@ -126,10 +126,7 @@ def read_sentences(cfg: DictConfig) -> list[str]:
         if not text.strip():
             raise InspectError('the text is empty: give a sentence, text="the plot was dull , but ..."')
         return [text]
-    try:
-        texts = read_texts(str(cfg.input), str(cfg.column))
-    except Exception as exc:  # noqa: BLE001  (predict's InputError, one line)
-        raise InspectError(str(exc)) from None
+    texts = read_texts(str(cfg.input), str(cfg.column))  # a missing or unreadable file: InputError, one line
     texts = [t for t in texts if t.strip()]
     if not texts:
         raise InspectError(f"{cfg.input}: no sentence (every line is empty)")
@@ -218,13 +215,8 @@ def _file_name(index: int, text: str) -> str:
 
 
 def inspect(cfg: DictConfig) -> list[Path]:
-    """Draw and summarize every sentence; returns the PNGs written."""
-    import torch
-
-    from .figure import draw
-
-    if cfg.get("threads"):
-        torch.set_num_threads(int(cfg.threads))
+    """Draw and summarize every sentence; returns the PNGs written. Settings, sentences and checkpoint
+    paths are checked before torch is imported, so those mistakes are answered at once."""
     for key, kind, ok in (("ig_steps", int, lambda v: v >= 1), ("ig_tolerance", float, lambda v: v > 0)):
         value = cfg.get(key)
         if (
@@ -235,7 +227,14 @@ def inspect(cfg: DictConfig) -> list[Path]:
         ):
             raise InspectError(f"{key} must be a positive {'integer' if kind is int else 'number'}, got {value!r}")
     texts = read_sentences(cfg)
-    models = load_models(checkpoint_paths(cfg.ckpt_path))
+    paths = checkpoint_paths(cfg.ckpt_path)
+    if cfg.get("threads"):
+        import torch
+
+        torch.set_num_threads(int(cfg.threads))
+    models = load_models(paths)
+    from .figure import draw
+
     out_dir = Path(str(cfg.out_dir)).expanduser()
     max_length = cfg.get("max_length")
     written, together = [], []
