@@ -138,8 +138,9 @@ def _panel(ax, panel, n: int) -> list:
     return handles
 
 
-def draw(sections: list[Section], path: str | Path, dpi: int = 110) -> Path:
-    """Write the figure of ``sections`` (one or more sentences) to ``path``."""
+def draw(sections: list[Section], path: str | Path, dpi: int | None = None) -> Path:
+    """Write the figure of ``sections`` (one or more sentences) to ``path`` (``dpi``: 110, or 90 for
+    figures wider than 20 inches, whose words are still legible at that)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -221,6 +222,6 @@ def draw(sections: list[Section], path: str | Path, dpi: int = 110) -> Path:
             side.legend(handles=handles, loc="center left", fontsize=8, frameon=False, borderaxespad=0)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=dpi or (110 if width + SIDE_WIDTH <= 20 else 90))
     plt.close(fig)
     return path

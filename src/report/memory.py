@@ -7,7 +7,7 @@ distance bins, one line per summarizer (``memory.png``) and a table. Data withou
 no section, so its report is unchanged.
 
 Bins: the distinct distances are split where they jump (a gap of more than max(3, a quarter of the
-smaller value): the built-in data's clause-final deciding words at 1, the concessions at 7-12 and
+smaller value): the built-in data's clause-final deciding words at 1, the concessions at 7-9 and
 the long-range pairs at 20-50 or 100-180 are separate groups), and each group wider than about 10
 tokens is cut into equal-width bins of ~10 tokens or more, at most 4 per group.
 """
