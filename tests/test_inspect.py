@@ -321,3 +321,24 @@ def test_command_errors_are_one_line(tmp_path, case):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the plot was dull , but the acting was great .",
+        "it's fine , isn't it",
+        'a \\ b , c\'s "d" ${oc.env:HOME} = [x] \\',
+        "x\\'y",
+    ],
+)
+def test_the_text_argument_reaches_the_config_verbatim(text):
+    """Commas, quotes, backslashes and ${...} in text= are the sentence's, not Hydra's or OmegaConf's."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    from src.inspect.cli import quote_text_argument
+
+    (override,) = OverridesParser.create().parse_overrides(quote_text_argument([f"text={text}"]))
+    assert OmegaConf.create({"text": override.value()}).text == text
+    assert quote_text_argument(["text='already quoted'", "ckpt_path=a,b"]) == ["text='already quoted'", "ckpt_path=a,b"]

@@ -297,7 +297,9 @@ def quote_text_argument(argv: list[str]) -> list[str]:
     out = []
     for arg in argv:
         if arg.startswith("text=") and not arg[5:].startswith(("'", '"')):
-            value = arg[5:].replace("\\", "\\\\").replace("'", "\\'")
+            value = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", arg[5:])  # \ before a quote doubles
+            value = re.sub(r"(\\+)$", lambda m: m.group(1) * 2, value)  # so does one before the closing quote
+            value = value.replace("${", "\\${")  # text, not an OmegaConf interpolation
             arg = f"text='{value}'"
         out.append(arg)
     return out
