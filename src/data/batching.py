@@ -91,7 +91,7 @@ def collate(items: list[dict]) -> dict[str, torch.Tensor]:
         ids[row, : lengths[row]] = it["input_ids"]
     batch = {"input_ids": torch.from_numpy(ids), "lengths": torch.from_numpy(lengths),
              "index": torch.tensor([it["index"] for it in items], dtype=torch.long)}
-    for key in ("label", "subset"):
+    for key in ("label", "subset", "distance"):
         if key in items[0]:
             batch[key] = torch.tensor([it[key] for it in items], dtype=torch.long)
     return batch

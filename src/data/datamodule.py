@@ -69,6 +69,7 @@ from .tokenizer import PAD_ID, UNK_ID, encode_flat, train_word_tokenizer
 __all__ = ["ConfigError", "DataError", "EncodedSplit", "FilesDataModule", "TextDataModule", "check_folds"]
 
 log = logging.getLogger(__name__)
+DISTANCE_COLUMN = "distance"  # optional per-example column, carried to each test prediction (src.data.synthetic)
 
 
 class TextDataModule(LightningDataModule):
@@ -133,7 +134,8 @@ class TextDataModule(LightningDataModule):
         given_names = list(label_names) if label_names else self.given_label_names
         raw = self.source()
         self._check_structure(raw, need_train=tokenizer is None)
-        if self.cache_dir is not None:
+        # The cache stores no distances: data that has them (the built-in set) is prepared afresh.
+        if self.cache_dir is not None and not self._has_distances(raw):
             key = cache.cache_key(raw, (self.text_column, self.label_column, self.subset_column),
                                   self._cache_settings(tokenizer, given_names))
             self.cache_path = self.cache_dir / f"{_safe(self.name)}-{key}.npz"
@@ -197,6 +199,7 @@ class TextDataModule(LightningDataModule):
         tokenizer = tokenizer or train_word_tokenizer(parts["train"].texts, self.min_frequency,
                                                       self.max_vocab, self.lowercase)
         subset_ids = {s: i for i, s in enumerate(subset_names)}
+        distances = self._distances(raw, parts)
         splits = {}
         for split in [s for s in SPLITS if s in parts]:
             rows = parts[split]
@@ -205,7 +208,7 @@ class TextDataModule(LightningDataModule):
                 log.info("%s: truncated %d of %d texts (%.1f%%) to max_length=%d tokens", rows.where, truncated,
                          len(rows.texts), 100 * truncated / len(rows.texts), self.max_length)
             subsets = np.asarray([subset_ids[s] for s in rows.subsets]) if use_subsets else None
-            splits[split] = EncodedSplit(flat, offsets, ids[split], subsets)
+            splits[split] = EncodedSplit(flat, offsets, ids[split], subsets, distances.get(split))
         # all or nothing: a failure above leaves the module as it was
         return cache.Prepared(splits, names, subset_names, tokenizer)
 
@@ -232,6 +235,23 @@ class TextDataModule(LightningDataModule):
         return Rows([texts[r] for r in keep], keys, kind, np.asarray(keep, dtype=np.int64) + 1,
                     [str(subsets[r]) for r in keep] if use_subsets else None, where,
                     list(feature.names) if isinstance(feature, datasets.ClassLabel) else None)
+
+    def _has_distances(self, raw: datasets.DatasetDict) -> bool:
+        return all(DISTANCE_COLUMN in ds.column_names for ds in raw.values())
+
+    def _distances(self, raw: datasets.DatasetDict, parts: dict[str, Rows]) -> dict[str, np.ndarray]:
+        """The ``distance`` column (tokens after the deciding word; the built-in data has it) of every
+        final split, -1 where null; {} for data without it. A split's ``rows`` are rows of its own raw
+        split, or of train when it was carved; pooled folds lose that link, so they carry no distances."""
+        if not self._has_distances(raw):
+            return {}
+        if self.folds is not None:
+            log.info("%s: cross-validation folds carry no %r column (no memory curve in the report)", self.name,
+                     DISTANCE_COLUMN)
+            return {}
+        columns = {split: np.asarray([_distance(v) for v in column_values(ds, DISTANCE_COLUMN)], dtype=np.int64)
+                   for split, ds in raw.items()}
+        return {split: columns[split if split in raw else "train"][rows.rows - 1] for split, rows in parts.items()}
 
     def _carve(self, parts: dict[str, Rows]) -> dict[str, Rows]:
         fractions = {split: fraction for split, fraction in (("validation", self.validation_fraction),
@@ -373,6 +393,15 @@ class FilesDataModule(TextDataModule):
             name = anchor.name if data_dir else (anchor.parent.name if is_split_file else anchor.stem)
         super().__init__(source=source, name=name or "files", **kwargs)  # its source already reads data_dir
         self.data_dir = data_dir
+
+
+def _distance(value) -> int:
+    """A distance cell as an integer, -1 for null, NaN or anything that is not a whole number >= 0."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return -1
+    return int(number) if number >= 0 and number.is_integer() else -1
 
 
 def _safe(name: str) -> str:

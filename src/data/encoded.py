@@ -9,10 +9,12 @@ class EncodedSplit(Dataset):
     """Token ids of one split in one flat int32 array; text i is ``flat[offsets[i]:offsets[i + 1]]``."""
 
     def __init__(self, flat: np.ndarray, offsets: np.ndarray, labels: np.ndarray,
-                 subsets: np.ndarray | None = None):
+                 subsets: np.ndarray | None = None, distances: np.ndarray | None = None):
         self.flat, self.offsets = np.asarray(flat, dtype=np.int32), np.asarray(offsets, dtype=np.int64)
         self.labels = np.asarray(labels, dtype=np.int64)
         self.subsets = None if subsets is None else np.asarray(subsets, dtype=np.int64)
+        # tokens after the deciding word (the built-in data's twin pairs), -1 where the data does not say
+        self.distances = None if distances is None else np.asarray(distances, dtype=np.int64)
         self.lengths = np.diff(self.offsets)
 
     @property
@@ -26,4 +28,6 @@ class EncodedSplit(Dataset):
         item = {"input_ids": self.flat[self.offsets[i]:self.offsets[i + 1]], "label": int(self.labels[i]), "index": i}
         if self.subsets is not None:
             item["subset"] = int(self.subsets[i])
+        if self.distances is not None:
+            item["distance"] = int(self.distances[i])
         return item

@@ -13,6 +13,10 @@ deciding clause, so the decisive words are ``long_range_distance`` (default 20-5
 tokens from the end. At the default 5-60 tokens a vanilla RNN still bridges that gap;
 ``conf/data/synthetic_long.yaml`` (up to 200 tokens, 100-180 tokens after the
 deciding words) is where short memory visibly fails and gated memory does not.
+
+Every twin records its ``distance``: the tokens after its deciding adjective (1 when only the
+final "." follows it). It travels to each test prediction, and the sweep report draws accuracy
+on the twin pairs against it (``src.report.memory``): how far back each summarizer remembers.
 """
 
 from __future__ import annotations
@@ -304,9 +308,10 @@ def _twin_pair(rng: _Rng, long_range: bool, min_length: int, max_length: int,
                long_range_distance: tuple[int, int]):
     """Two sentences with the same token multiset and opposite labels.
 
-    Returns ``[(tokens, label), (tokens, label)]`` or None if the draw does not fit the
-    length limits. In every construction the two clauses have opposite polarity, so
-    the label depends on which clause the syntax makes decisive:
+    Returns ``[(tokens, label, distance), (tokens, label, distance)]`` or None if the draw does
+    not fit the length limits; ``distance`` counts the tokens after the deciding adjective.
+    In every construction the two clauses have opposite polarity, so the label depends on
+    which clause the syntax makes decisive:
       contrast        "C1 , but C2 ."             -> pol(C2); twin swaps the clauses
       concession      "although S , M ." / "M , although S ." -> pol(M); twin swaps roles
       negation scope  "C1 , but C2 ." with "not" in one clause; twin moves the "not"
@@ -361,7 +366,8 @@ def _twin_pair(rng: _Rng, long_range: bool, min_length: int, max_length: int,
     openers: set = set()
     prefix = _prefix(_filler(rng, front, "prefix", openers))
     tail = _suffix(_filler(rng, tail_cost, "suffix", openers))
-    return [(prefix + head + rest + tail + ["."], 1 if label == 1 else 0)
+    # distance = tokens after the deciding adjective (the last token of ``head``): rest + tail + "."
+    return [(prefix + head + rest + tail + ["."], 1 if label == 1 else 0, len(rest) + len(tail) + 1)
             for head, rest, label in parts]
 
 
@@ -416,20 +422,20 @@ def _make_split(rng: _Rng, n: int, *, order_dependent_fraction: float, long_rang
         n_dep -= 2
     n_pairs = n_dep // 2
     n_long = round(n_pairs * long_range_fraction)
-    items = []  # (text, label, subset, pair_id)
+    items = []  # (text, label, subset, pair_id, distance)
 
     for i in range(n_pairs):
         for _ in range(_MAX_ATTEMPTS):
             pair = _twin_pair(rng, i < n_long, min_length, max_length, long_range_distance)
             if pair is None:
                 continue
-            texts = [" ".join(toks) for toks, _ in pair]
+            texts = [" ".join(toks) for toks, _, _ in pair]
             if texts[0] in seen or texts[1] in seen:
                 continue
             pid = next(pair_ids)
-            for text, (_, label) in zip(texts, pair):
+            for text, (_, label, distance) in zip(texts, pair):
                 seen.add(text)
-                items.append((text, label, "order_dependent", pid))
+                items.append((text, label, "order_dependent", pid, distance))
             break
         else:
             raise RuntimeError("could not generate an order_dependent pair; relax the length limits")
@@ -446,15 +452,16 @@ def _make_split(rng: _Rng, n: int, *, order_dependent_fraction: float, long_rang
             if text in seen:
                 continue
             seen.add(text)
-            items.append((text, label, "order_free", None))
+            items.append((text, label, "order_free", None, None))
             break
         else:
             raise RuntimeError("could not generate a new order_free example; too many duplicates")
 
     _separate_twins(rng, items)
-    return {"text": [t for t, _, _, _ in items],
-            "label": [lab for _, lab, _, _ in items],
-            "subset": [s for _, _, s, _ in items]}
+    return {"text": [item[0] for item in items],
+            "label": [item[1] for item in items],
+            "subset": [item[2] for item in items],
+            "distance": [item[4] for item in items]}
 
 
 def make_order_sentiment(n_train: int = 4000, n_validation: int = 1000, n_test: int = 1000,
@@ -466,8 +473,11 @@ def make_order_sentiment(n_train: int = 4000, n_validation: int = 1000, n_test: 
 
     Returns a ``DatasetDict`` with splits ``train`` / ``validation`` / ``test`` and
     columns ``text`` (lower-case, space-separated tokens), ``label``
-    (``ClassLabel(["negative", "positive"])``) and ``subset`` (``"order_free"`` or
-    ``"order_dependent"``). In each split, ``order_dependent_fraction`` of the examples
+    (``ClassLabel(["negative", "positive"])``), ``subset`` (``"order_free"`` or
+    ``"order_dependent"``) and ``distance``: in a twin pair, the number of tokens after the
+    deciding adjective (1 when it is followed only by the final "."; the long-range pairs'
+    ``long_range_distance``), None in ``order_free`` examples, which have no deciding word.
+    In each split, ``order_dependent_fraction`` of the examples
     (rounded to an even count) are twin pairs that share their token multiset and have
     opposite labels, both in that split; ``long_range_fraction`` of those pairs put
     ``long_range_distance = (lo, hi)`` tokens (uniform, inclusive) after the deciding
@@ -496,6 +506,7 @@ def make_order_sentiment(n_train: int = 4000, n_validation: int = 1000, n_test: 
         "text": datasets.Value("string"),
         "label": datasets.ClassLabel(names=list(LABEL_NAMES)),
         "subset": datasets.Value("string"),
+        "distance": datasets.Value("int32"),
     })
     splits = {}
     for split, n in (("train", n_train), ("validation", n_validation), ("test", n_test)):

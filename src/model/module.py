@@ -167,6 +167,8 @@ class SentenceClassifier(LightningModule):
                 "length": batch["lengths"]}
         if "subset" in batch:
             rows["subset"] = batch["subset"]
+        if "distance" in batch:  # tokens after the deciding word (-1: none), for the report's memory curve
+            rows["distance"] = batch["distance"]
         self._test_rows.append({k: v.detach().cpu() for k, v in rows.items()})
 
     def on_test_epoch_start(self) -> None:

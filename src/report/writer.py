@@ -7,6 +7,7 @@ import pandas as pd
 
 from src.report.benchmark import is_benchmark, replicates_label
 from src.report.loading import load_jobs, load_predictions, load_val_curves
+from src.report.memory import memory_section
 from src.report.plots import plot_accuracy, plot_efficiency, plot_length_buckets, plot_val_curves
 from src.report.stats import ALPHA, BOOTSTRAP_RESAMPLES, CONFIDENCE, length_buckets, summarize
 from src.report.tables import _num, buckets_table, jobs_table, summary_table
@@ -39,6 +40,8 @@ def dataset_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.DataFr
         if plots:
             plot_length_buckets(buckets, variants, sweep_dir / f"length_buckets{suffix}.png", dataset)
             lines += [f"![accuracy by length](length_buckets{suffix}.png)", ""]
+    # data whose examples record the distance to the deciding word (the built-in set): how far back each remembers
+    lines += memory_section(sweep_dir, predictions, variants, plots, level, suffix, replicates, dataset)
     curves = load_val_curves(sweep_dir, jobs)
     if plots and not curves.empty:
         plot_val_curves(curves, variants, sweep_dir / f"val_curves{suffix}.png", dataset)
