@@ -23,7 +23,7 @@ from src.model.module import SentenceClassifier
 from src.summarizers.base import gather_last
 from src.summarizers.recurrent import reverse_within_length
 from src.summarizers.registry import CONF_DIR, summarizer_names
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 VOCAB = 40
 GATED = ("lstm_h", "lstm_c", "lstm_hc", "avg_ch", "bilstm")

@@ -19,7 +19,7 @@ from src.data.datamodule import TextDataModule
 from src.data.synthetic import NEGATION, NEGATIVE_ADJECTIVES, POSITIVE_ADJECTIVES, make_order_sentiment
 from src.report import write_report
 from src.report.memory import distance_bins, memory_curve
-from tests.conftest import REPO, TINY
+from tests.helpers import REPO, TINY
 
 SMALL = dict(n_train=400, n_validation=100, n_test=200)
 POLARITY = {**{a: 1 for a in POSITIVE_ADJECTIVES}, **{a: 0 for a in NEGATIVE_ADJECTIVES}}
@@ -105,6 +105,21 @@ def test_distances_travel_to_batches_with_their_texts_also_when_validation_is_ca
     )
     without.setup()
     assert without.splits["test"].distances is None and "distance" not in next(iter(without.test_dataloader()))
+
+
+def test_the_tokenized_data_cache_keeps_the_distances(tmp_path):
+    first = TextDataModule(partial(make_order_sentiment, **SMALL), cache_dir=str(tmp_path))
+    first.setup()
+    again = TextDataModule(partial(make_order_sentiment, **SMALL), cache_dir=str(tmp_path))
+    again.setup()
+    assert again.cache_hit and not first.cache_hit
+    for split in first.splits:
+        np.testing.assert_array_equal(again.splits[split].distances, first.splits[split].distances)
+    without = TextDataModule(  # the same texts without the column are another cache entry
+        lambda: datasets.DatasetDict({s: d.remove_columns("distance") for s, d in make_order_sentiment(**SMALL).items()}),
+        cache_dir=str(tmp_path))
+    without.setup()
+    assert not without.cache_hit and without.splits["test"].distances is None
 
 
 def test_test_predictions_carry_the_distance_next_to_the_subset():

@@ -94,7 +94,7 @@ def test_deterministic_for_a_seed_and_different_across_seeds():
 def test_splits_columns_and_features(ds):
     assert {s: len(ds[s]) for s in ds} == {"train": 4000, "validation": 1000, "test": 1000}
     for split in SPLITS:
-        assert ds[split].column_names == ["text", "label", "subset"]
+        assert ds[split].column_names == ["text", "label", "subset", "distance"]
         label = ds[split].features["label"]
         assert isinstance(label, datasets.ClassLabel)
         assert label.names == ["negative", "positive"]

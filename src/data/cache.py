@@ -65,7 +65,8 @@ def load(path: Path, name: str) -> Prepared | None:
             meta = json.loads(stored["meta"].tobytes().decode())
             splits = {split: EncodedSplit(stored[f"{split}__flat"], stored[f"{split}__offsets"],
                                           stored[f"{split}__labels"],
-                                          stored[f"{split}__subsets"] if meta["subsets"] else None)
+                                          stored[f"{split}__subsets"] if meta["subsets"] else None,
+                                          stored[f"{split}__distances"] if f"{split}__distances" in stored else None)
                       for split in meta["splits"]}
         tokenizer = Tokenizer.from_str(meta["tokenizer"])
     except Exception as exc:  # noqa: BLE001  (a bad cache file is rebuilt, never trusted)
@@ -85,6 +86,8 @@ def save(path: Path, name: str, data: Prepared) -> None:
                        f"{split}__labels": encoded.labels})
         if encoded.subsets is not None:
             arrays[f"{split}__subsets"] = encoded.subsets
+        if encoded.distances is not None:
+            arrays[f"{split}__distances"] = encoded.distances
     try:
         with atomic_write(path, "wb") as f:  # readers see the old file or the whole new one
             np.savez(f, **arrays)

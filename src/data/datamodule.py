@@ -134,9 +134,8 @@ class TextDataModule(LightningDataModule):
         given_names = list(label_names) if label_names else self.given_label_names
         raw = self.source()
         self._check_structure(raw, need_train=tokenizer is None)
-        # The cache stores no distances: data that has them (the built-in set) is prepared afresh.
-        if self.cache_dir is not None and not self._has_distances(raw):
-            key = cache.cache_key(raw, (self.text_column, self.label_column, self.subset_column),
+        if self.cache_dir is not None:
+            key = cache.cache_key(raw, (self.text_column, self.label_column, self.subset_column, DISTANCE_COLUMN),
                                   self._cache_settings(tokenizer, given_names))
             self.cache_path = self.cache_dir / f"{_safe(self.name)}-{key}.npz"
             start = time.perf_counter()
