@@ -20,7 +20,7 @@ import pytest
 import torch
 from lightning import Callback
 
-from tests.conftest import REPO, TINY
+from tests.helpers import REPO, TINY
 
 SMALL = ["logger=none", "summarizer=mean", "model.embedding.dim=16", "model.head.width=16", "trainer.max_epochs=1"]
 SYNTHETIC = [a for a in TINY if a.startswith("data.source.")]  # only where the built-in data is used
@@ -600,7 +600,14 @@ def test_a_user_error_in_a_sweep_fails_that_job_only(tmp_path):
     line = "data.batch_size must be a positive integer, got 0"
     assert f"error: {line}" in proc.stderr.splitlines()
     failed = json.loads((tmp_path / "0_mean" / "results.json").read_text())
-    assert failed == {"summarizer": "mean", "seed": 0, "status": "failed", "error": line}
+    assert failed == {
+        "summarizer": "mean",
+        "seed": 0,
+        "data": "order_sentiment",
+        "fold": None,
+        "status": "failed",
+        "error": line,
+    }
     assert json.loads((tmp_path / "1_mean" / "results.json").read_text())["status"] == "ok"
 
 

@@ -26,7 +26,7 @@ from omegaconf import open_dict
 from src.checkpointing import AtomicCheckpointIO
 from src.utils.errors import RunInterrupted, UserError, WriteError
 from src.utils.io import atomic_write, write_json_atomic
-from tests.conftest import REPO, compose_train_config
+from tests.helpers import REPO, compose_train_config
 
 SMALL = [
     "logger=none",

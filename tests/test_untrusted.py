@@ -19,7 +19,7 @@ import torch
 
 from src.checkpointing import AtomicCheckpointIO, prepare_resume
 from src.loading import CheckpointError, load_checkpoint, load_classifier
-from tests.conftest import compose_train_config
+from tests.helpers import compose_train_config
 from tests.test_cli_errors import _Payload, write_checkpoints
 
 
