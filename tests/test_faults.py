@@ -370,3 +370,34 @@ def test_under_slurm_lightning_requeues_on_sigusr1_and_sigterm_then_stops(tmp_pa
     assert (tmp_path / "scontrol.log").read_text().split() == ["requeue", "4242"]
     assert list((tmp_path / "run").glob("hpc_ckpt_*.ckpt"))  # Lightning's own, mid-epoch
     assert json.loads((tmp_path / "run" / "results.json").read_text())["status"] == "interrupted"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_sweep_and_still_leaves_the_report_of_the_jobs_that_finished(tmp_path):
+    """Job 0 finishes, job 1 gets Ctrl-C, job 2 never starts; the sweep's report is written."""
+    tiny = [
+        "logger=none",
+        "summarizer=mean",
+        "data.source.n_train=200",
+        "data.source.n_validation=100",
+        "data.source.n_test=100",
+        "model.embedding.dim=16",
+        "model.head.width=16",
+        "trainer.max_epochs=2",
+    ]
+    plan = [
+        f"+callbacks.signal._target_={SignalAt.__module__}.SignalAt",
+        f"+callbacks.signal.signum={signal.SIGINT}",
+        "+callbacks.signal.step=1000,2,1000",
+    ]  # only job 1 reaches its step
+    cmd = [sys.executable, "-m", "src.train", "-m", *tiny, *plan, f"hydra.sweep.dir={tmp_path}"]
+    proc = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 130, proc.stderr[-3000:]
+    line = resume_line(proc.stderr)
+    assert line.endswith(
+        f"rerun the sweep's command with hydra.sweep.dir={tmp_path} ckpt_path=last "
+        "(each job resumes from its last.ckpt; finished jobs are only tested again)"
+    )
+    statuses = [json.loads((tmp_path / job / "results.json").read_text())["status"] for job in ("0_mean", "1_mean")]
+    assert statuses == ["ok", "interrupted"] and not (tmp_path / "2_mean").exists()
+    assert (tmp_path / "report.md").is_file()  # by the sweep's own end-of-sweep callback
