@@ -123,7 +123,8 @@ class ResumableTraining(Callback):
             for callback in trainer.checkpoint_callbacks:
                 if getattr(callback, "monitor", "?") is None and callback.dirpath:
                     path = Path(callback.format_checkpoint_name({}))
-                    if not path.exists():
+                    # every rank must take the same turn: saving waits for all of them (DDP)
+                    if not trainer.strategy.broadcast(path.exists(), src=0):
                         trainer.save_checkpoint(path)
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
