@@ -42,7 +42,9 @@ import torch
 import torch.nn.functional as F
 from lightning import Callback
 
+from src.summarizers.base import ConfigError
 from src.summarizers.registry import default_options, summarizer_names
+from src.utils.cli import user_errors
 
 REPO = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO / "conf"
@@ -58,8 +60,16 @@ _START_TIME = "SEQ2VEC_BENCH_START_TIME"
 
 
 # --------------------------------------------------------------------------- configuration
+class _ArgumentParser(argparse.ArgumentParser):
+    """A bad option is a one-line ``error:`` (exit status 2) like any other command's bad setting."""
+
+    def error(self, message: str):
+        print(f"error: {message} (see python -m src.bench --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m src.bench", description=__doc__.split("\n\n")[0])
+    parser = _ArgumentParser(prog="python -m src.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (auto: cuda when available)")
     parser.add_argument("--precision", choices=["32", "bf16"], default="32",
                         help="bf16: bf16 autocast (trainer.precision=bf16-mixed for Lightning)")
@@ -100,7 +110,7 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda, but torch.cuda.is_available() is False")
+        raise ConfigError("--device cuda, but torch.cuda.is_available() is False")
     return device
 
 
@@ -110,7 +120,7 @@ def data_overrides(data_dir: str | None) -> tuple[list[str], str]:
         return [], "the default data config"
     folder = Path(data_dir).expanduser() if data_dir else DEFAULT_DATA_DIR
     if data_dir and not folder.is_dir():
-        raise SystemExit(f"error: --data-dir: no such folder: {folder}")
+        raise ConfigError(f"--data-dir: no such folder: {folder}")
     if folder.is_dir() and (CONF_DIR / "data" / "files.yaml").is_file():
         return ["data=files", f"data.data_dir={folder}"], str(folder)
     return [], "the default data config"
@@ -478,7 +488,7 @@ def run(args: argparse.Namespace) -> dict:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     if args.precision == "bf16" and device.type != "cuda":
-        raise SystemExit("error: --precision bf16 needs a CUDA device (oneDNN's CPU LSTM has no bf16 kernel on most CPUs)")
+        raise ConfigError("--precision bf16 needs a CUDA device (oneDNN's CPU LSTM has no bf16 kernel on most CPUs)")
     if device.type == "cuda":
         if device.index is None:  # "cuda" alone: the current device (set_device needs an index)
             device = torch.device("cuda", torch.cuda.current_device())
@@ -540,6 +550,7 @@ def run(args: argparse.Namespace) -> dict:
     return results
 
 
+@user_errors
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     results = run(args)

@@ -17,9 +17,15 @@ and the callbacks' state (best score, early-stopping patience). What this module
   would test whichever epoch came next).
 * :func:`prepare_resume`: for ``ckpt_path=...``, a checkpoint that is missing, unreadable or does
   not fit the model is a one-line :class:`~src.loading.CheckpointError` before training starts.
+* :class:`GracefulStop` (a callback ``src.train`` always adds) turns SIGINT (Ctrl-C) and SIGTERM
+  (preemption) into a stop at the next batch boundary, so that nothing is written half-way and
+  the run is reported as interrupted, never as a result.
+* Checkpoints are read with ``torch.load(weights_only=True)`` (also by Lightning, through
+  :class:`AtomicCheckpointIO`): a file carrying pickled Python objects is refused, nothing in it runs.
 
-Resume is exact at epoch boundaries, which is where checkpoints are written (``last.ckpt`` after
-every validation): a run killed in the middle of epoch *e* restarts epoch *e* from its beginning.
+Resume is exact at epoch boundaries, which is where checkpoints are written (``last.ckpt`` when a
+fresh run starts training and after every validation): a run killed or interrupted in the middle
+of epoch *e* restarts epoch *e* from its beginning.
 Loading a trained model for inference lives in ``src.loading``.
 """
 
@@ -27,6 +33,8 @@ from __future__ import annotations
 
 import logging
 import random
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +54,12 @@ __all__ = [
     "RUN_KEY",
     "AtomicCheckpointIO",
     "CheckpointError",
+    "GracefulStop",
     "ResumableModelCheckpoint",
     "ResumableTraining",
     "load_checkpoint",
     "load_classifier",
+    "own_last_checkpoint",
     "prepare_resume",
     "seed_epoch",
 ]
@@ -69,6 +79,13 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             return super().save_checkpoint(checkpoint, path, storage_options)
         with atomic_write(path, "wb") as f:
             torch.save(checkpoint, f)
+
+    def load_checkpoint(self, path, map_location: Any | None = None, weights_only: bool | None = None) -> dict:
+        """Tensors and plain data only, whatever Lightning or ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` ask:
+        a checkpoint that pickles Python objects is refused before any of it runs."""
+        if map_location is None:
+            return super().load_checkpoint(path, weights_only=True)
+        return super().load_checkpoint(path, map_location=map_location, weights_only=True)
 
 
 # --------------------------------------------------------------------------- resuming
@@ -97,6 +114,18 @@ class ResumableTraining(Callback):
         if any(cb.stopped_epoch > 0 or 0 < cb.patience <= cb.wait_count for cb in trainer.early_stopping_callbacks):
             log.info("early stopping had already stopped this run; going straight to testing")
             trainer.should_stop = True
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        # A fresh run saves its starting state as last.ckpt, so a run stopped in its first epoch
+        # can also be resumed (exactly: that epoch is redone). Not here in on_train_start: the
+        # model forgets the sanity check's validation score only in its own on_train_start.
+        if trainer.current_epoch == 0 and trainer.global_step == 0 and not trainer.fast_dev_run:
+            for callback in trainer.checkpoint_callbacks:
+                if getattr(callback, "monitor", "?") is None and callback.dirpath:
+                    path = Path(callback.format_checkpoint_name({}))
+                    # every rank must take the same turn: saving waits for all of them (DDP)
+                    if not trainer.strategy.broadcast(path.exists(), src=0):
+                        trainer.save_checkpoint(path)
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
         if batch_idx == 0:
@@ -145,6 +174,82 @@ class ResumableModelCheckpoint(ModelCheckpoint):
             )
 
 
+class StopRequested(BaseException):
+    """Raised by :class:`GracefulStop` (a BaseException, so no ``except Exception`` on the way swallows it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class GracefulStop(Callback):
+    """SIGINT and SIGTERM stop the run at the next batch boundary instead of anywhere.
+
+    While installed, the first signal is only recorded when a Lightning loop runs (the
+    next training, validation or test batch end raises :class:`StopRequested`); outside one (data
+    preparation, between fit and test) and for a second signal it raises at once. Checkpoints are
+    written atomically either way, so the last complete one is what a resume starts from. Under
+    SLURM Lightning's own handlers stay in place: SIGUSR1 (``#SBATCH --signal=SIGUSR1@90``) saves
+    an ``hpc_ckpt_*.ckpt`` and requeues the job (``SLURMEnvironment(auto_requeue=True)``), and
+    Lightning's SIGTERM handler calls this one too.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.received: int | None = None
+        self.in_loop = False
+        self.finished = False  # set once the run has its results: a first signal is then only logged
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> GracefulStop:
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.getsignal(signum)
+                signal.signal(signum, self._handle)
+        return self
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        self._previous = {}
+
+    def _handle(self, signum: int, frame) -> None:
+        first = self.received is None
+        if first:
+            self.received = signum
+        if first and (self.in_loop or self.finished):
+            what = "the run has its results; finishing" if self.finished else "stopping after this batch"
+            log.warning("%s received: %s (again to stop at once)", signal.Signals(signum).name, what)
+            return
+        raise StopRequested(self.received)
+
+    def _check(self) -> None:
+        if self.received is not None and not self.finished:
+            raise StopRequested(self.received)
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        self.in_loop = True
+        self._check()
+
+    def teardown(self, trainer, pl_module, stage: str) -> None:
+        self.in_loop = False
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        self._check()
+
+    def on_validation_batch_end(
+        self, trainer, pl_module, outputs, batch, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        self._check()
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._check()
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self._check()
+
+
 def prepare_resume(cfg, model: torch.nn.Module) -> dict | None:
     """For ``ckpt_path=...``: check the checkpoint loads and fits ``model`` (one-line errors), and
     point the W&B logger at the run it continues (same id, ``resume="allow"``).
@@ -157,7 +262,7 @@ def prepare_resume(cfg, model: torch.nn.Module) -> dict | None:
 
     path = cfg.get("ckpt_path")
     if path == "last":
-        last = _own_last_checkpoint(cfg)
+        last = own_last_checkpoint(cfg)
         with open_dict(cfg):
             cfg.ckpt_path = str(last) if last.is_file() else None
         if not last.is_file():
@@ -179,7 +284,8 @@ def prepare_resume(cfg, model: torch.nn.Module) -> dict | None:
     return checkpoint
 
 
-def _own_last_checkpoint(cfg) -> Path:
+def own_last_checkpoint(cfg) -> Path:
+    """This run's ``last.ckpt`` (``callbacks.last_checkpoint``'s file), existing or not."""
     callback = (cfg.get("callbacks") or {}).get("last_checkpoint") or {}
     folder = callback.get("dirpath") or Path(cfg.paths.output_dir) / "checkpoints"
     return Path(str(folder)) / f"{callback.get('filename') or 'last'}.ckpt"

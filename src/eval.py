@@ -14,11 +14,11 @@ import hydra
 from omegaconf import DictConfig, open_dict
 
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
+from src.utils.cli import check_settings, require_checkpoint, user_errors
 from src.utils.launcher import threads_per_job
 from src.utils.wandb_setup import configure_wandb_env, finish_wandb_run
 
 log = logging.getLogger("src.eval")
-USER_ERRORS = ("ConfigError", "DataError", "CheckpointError")
 
 
 def evaluate(cfg: DictConfig) -> dict:
@@ -26,9 +26,10 @@ def evaluate(cfg: DictConfig) -> dict:
     from omegaconf import OmegaConf
 
     from src.loading import RUN_KEY, classifier_from_checkpoint, load_checkpoint, tokenizer_from_checkpoint
-    from src.utils.instantiate import instantiate_each
+    from src.utils.instantiate import instantiate_each, instantiate_trainer
     from src.utils.io import write_json_atomic
 
+    check_settings(cfg)
     threads = threads_per_job(cfg)
     if threads:
         torch.set_num_threads(threads)
@@ -48,8 +49,8 @@ def evaluate(cfg: DictConfig) -> dict:
     model = classifier_from_checkpoint(checkpoint, cfg.ckpt_path, subset_names=datamodule.subset_names)
 
     loggers = instantiate_each(cfg.get("logger"))  # none unless logger=... is given
-    trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers or False, callbacks=[], enable_checkpointing=False,
-                                      enable_progress_bar=False)
+    trainer = instantiate_trainer(cfg.trainer, logger=loggers or False, callbacks=[], enable_checkpointing=False,
+                                  enable_progress_bar=False)
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     tested = trainer.test(model, dataloaders=loader, verbose=False)
@@ -70,15 +71,14 @@ def evaluate(cfg: DictConfig) -> dict:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
+@user_errors(failure_record=lambda cfg: {"checkpoint": cfg.get("ckpt_path"), "split": cfg.get("split")})
 def main(cfg: DictConfig) -> float | None:
     """Returns test/acc (so `-m` sweeps over data configs can be compared)."""
-    from src.utils.cli import require_checkpoint, run_reporting_user_errors
-
     require_checkpoint(cfg.get("ckpt_path"),
                        "give the checkpoint to score: ckpt_path=outputs/runs/.../checkpoints/epoch_XXX.ckpt")
     configure_wandb_env()
     try:
-        return run_reporting_user_errors(lambda: evaluate(cfg)["test/acc"], USER_ERRORS)
+        return evaluate(cfg)["test/acc"]
     finally:
         finish_wandb_run()  # the next job of a `-m` sweep starts its own W&B run
 

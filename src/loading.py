@@ -2,27 +2,43 @@
 one-line errors.
 
 * :func:`load_checkpoint`: the checkpoint dict, or a :class:`CheckpointError` with one line naming
-  the file and the problem (missing, unreadable, not a Lightning checkpoint).
+  the file and the problem (missing, unreadable, not a Lightning checkpoint, carrying pickled
+  Python objects). Checkpoints are read with ``torch.load(weights_only=True)``: tensors and plain
+  data only, so a crafted file cannot run code while it is read.
 * :func:`check_weights_fit`: the first parameter the checkpoint lacks, has extra or sizes
   differently, in one line (also used before resuming training, by ``src.checkpointing``).
 * :func:`load_classifier` (:func:`tokenizer_from_checkpoint` + :func:`classifier_from_checkpoint`):
-  the ``SentenceClassifier`` in eval mode and the tokenizer it was trained with.
+  the ``SentenceClassifier`` in eval mode and the tokenizer it was trained with. The model is
+  rebuilt from the checkpoint's hyperparameters only after :func:`check_hyperparameters` has
+  checked that they name a summarizer of this project and hold no other ``_target_`` (Hydra would
+  call whatever a ``_target_`` names); the tokenizer JSON and label names are parsed as data.
 
 Writing checkpoints and resuming training from them live in ``src.checkpointing``.
 """
 
 from __future__ import annotations
 
+import pickle
+import re
 from pathlib import Path
 
 import torch
 
+from src.utils.errors import CheckpointError
+
+__all__ = [
+    "RUN_KEY",
+    "CheckpointError",
+    "check_hyperparameters",
+    "check_weights_fit",
+    "classifier_from_checkpoint",
+    "load_checkpoint",
+    "load_classifier",
+    "tokenizer_from_checkpoint",
+]
+
 # Checkpoint key for run facts that are not model hyperparameters (seed, summarizer name, W&B run id).
 RUN_KEY = "seq2vec_run"
-
-
-class CheckpointError(ValueError):
-    """A missing, unreadable or incompatible checkpoint, in one line naming the file."""
 
 
 def load_checkpoint(path: str | Path) -> dict:
@@ -34,9 +50,16 @@ def load_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"checkpoint {path} is not a file")
     try:
         checkpoint, problem = torch.load(path, map_location="cpu", weights_only=True), None
+    except pickle.UnpicklingError as exc:  # weights_only refused a Python object: nothing of it ran
+        found = re.search(r"GLOBAL (\S+)", str(exc))
+        what = f" ({found.group(1)})" if found else ""
+        raise CheckpointError(
+            f"checkpoint {path} holds Python objects{what}, not only tensors and plain data; "
+            "refused, since loading it could run code (use checkpoints written by src.train)"
+        ) from None
     except Exception as exc:  # noqa: BLE001  (any unreadable file gets the same one-line answer)
         checkpoint, problem = None, _first_line(exc)
-    if problem is not None:  # raised outside `except`: the error is the root cause, not the torch one
+    if problem is not None:
         raise CheckpointError(f"checkpoint {path} is unreadable (truncated or not a torch file?): {problem}")
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise CheckpointError(f"checkpoint {path} is not a Lightning checkpoint (no 'state_dict')")
@@ -48,7 +71,8 @@ def _first_line(exc: BaseException) -> str:
     while exc.__cause__ is not None:
         exc = exc.__cause__
     text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:200] if text else ''}".rstrip(": ")
+    first = text.splitlines()[0].split(". ")[0][:200] if text else ""  # torch adds sentences of advice
+    return f"{type(exc).__name__}: {first}".rstrip(": ")
 
 
 def check_weights_fit(model: torch.nn.Module, checkpoint: dict, path: str | Path) -> None:
@@ -71,6 +95,64 @@ def check_weights_fit(model: torch.nn.Module, checkpoint: dict, path: str | Path
             f"checkpoint {path} does not fit this model: {problem} (it was trained with "
             f"{trained}; use the same summarizer, sizes and data)"
         )
+
+
+def check_hyperparameters(hparams: dict, path: str | Path) -> None:
+    """Refuse hyperparameters that would make rebuilding the model call code the checkpoint names.
+
+    ``SentenceClassifier`` builds ``hparams["summarizer"]`` with Hydra, which calls (and imports)
+    whatever its ``_target_`` names, and would do the same for any nested ``_target_``. A
+    checkpoint is data: its summarizer must be a class of this project (``src.``, checked before
+    anything is imported) that subclasses ``Summarizer``, and no other ``_target_`` may appear
+    (the optimizer and scheduler configs are never built when loading for inference: dropped).
+    """
+    summarizer = hparams.get("summarizer")
+    target = summarizer.get("_target_") if isinstance(summarizer, dict) else None
+    if not isinstance(target, str) or not re.fullmatch(r"src(\.[A-Za-z_]\w*)+", target):
+        raise CheckpointError(
+            f"checkpoint {path} names summarizer {target!r}: not a class of this project (src.summarizers...); refused"
+        )
+    nested = _first_target({k: v for k, v in summarizer.items() if k != "_target_"}, "summarizer")
+    nested = nested or _first_target(
+        {k: v for k, v in hparams.items() if k not in ("summarizer", "optimizer", "scheduler")}, ""
+    )
+    if nested:
+        raise CheckpointError(
+            f"checkpoint {path} has a _target_ at {nested}: refused (only the summarizer may name a class)"
+        )
+    from hydra.utils import get_object
+
+    from src.summarizers.base import Summarizer
+
+    try:
+        cls, problem = get_object(target), None
+    except Exception as exc:  # noqa: BLE001  (a project module or class that does not exist)
+        cls, problem = None, _first_line(exc)
+    if problem is not None:
+        raise CheckpointError(f"checkpoint {path} cannot rebuild its model: {problem}")
+    if not (isinstance(cls, type) and issubclass(cls, Summarizer)):
+        raise CheckpointError(f"checkpoint {path} names summarizer {target}, which is not a Summarizer; refused")
+    names = hparams.get("label_names")
+    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise CheckpointError(f"checkpoint {path} has label_names that are not a list of strings")
+
+
+def _first_target(value, where: str) -> str | None:
+    """The key path of the first ``_target_`` inside ``value`` (dicts and lists), or None."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{where}.{key}" if where else str(key)
+            if key == "_target_":
+                return here
+            found = _first_target(item, here)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _first_target(item, f"{where}[{i}]")
+            if found:
+                return found
+    return None
 
 
 def tokenizer_from_checkpoint(checkpoint: dict, path: str | Path):
@@ -98,6 +180,9 @@ def classifier_from_checkpoint(checkpoint: dict, path: str | Path, subset_names:
     hparams = dict(checkpoint.get("hyper_parameters") or {})
     if not hparams:
         raise CheckpointError(f"checkpoint {path} has no hyperparameters: not written by src.train")
+    check_hyperparameters(hparams, path)
+    hparams.pop("optimizer", None)  # training settings: never built for inference, so never trusted
+    hparams.pop("scheduler", None)
     if subset_names is not None:
         hparams["subset_names"] = list(subset_names)
     try:

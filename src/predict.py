@@ -18,33 +18,37 @@ import io
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, TextIO
+from typing import TextIO
 
 import hydra
 from omegaconf import DictConfig
 
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
+from src.utils.cli import check_settings, require_checkpoint, user_errors
+from src.utils.errors import UserError
 
 log = logging.getLogger("src.predict")
-USER_ERRORS = ("ConfigError", "DataError", "CheckpointError", "InputError")
 
 
-class InputError(ValueError):
-    """Bad command-line input, in one line naming the file, column or setting."""
+class InputError(UserError, ValueError):
+    """Bad command-line input, in one line naming the file, column, line or setting."""
 
 
 def read_texts(path: str, column: str = "text", stdin: TextIO | None = None) -> list[str]:
-    """The texts of a .csv/.tsv file's ``column``, or of each line of any other file ('-': stdin)."""
+    """The texts of a .csv/.tsv file's ``column``, or of each line of any other file ('-': stdin).
+    Input that is not UTF-8 text (or holds NUL bytes: a binary file) is an error naming the line."""
     if path == "-":
-        return [line.rstrip("\r\n") for line in (stdin or sys.stdin)]
+        stream = stdin or sys.stdin
+        raw = getattr(stream, "buffer", None)
+        if raw is None:  # a text stream given directly (tests): already decoded
+            return [line.rstrip("\r\n") for line in stream]
+        return _decode(raw.read(), "stdin").splitlines()
     file = Path(path).expanduser()
     if not file.is_file():
         raise InputError(f"input file not found: {file}")
-    try:
-        content = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{file}: not UTF-8 text (byte {exc.start})") from None
+    content = _decode(file.read_bytes(), str(file))
     if file.suffix.lower() not in (".csv", ".tsv"):
         return content.splitlines()
     reader = csv.DictReader(io.StringIO(content, newline=""), delimiter="\t" if file.suffix.lower() == ".tsv" else ",")
@@ -52,6 +56,32 @@ def read_texts(path: str, column: str = "text", stdin: TextIO | None = None) -> 
         raise InputError(f"{file}: no column {column!r} (columns: {', '.join(reader.fieldnames or []) or 'none'}); "
                          f"set column=NAME")
     return [row[column] or "" for row in reader]
+
+
+def _decode(data: bytes, where: str) -> str:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{where}: line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                         f"{exc.start}); re-save it as UTF-8") from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputError(f"{where}: line {line} holds a NUL byte: a binary file, not text")
+    return text
+
+
+def check_device(device: str) -> None:
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError, TypeError):
+        kind = None
+    if kind not in ("cpu", "cuda"):
+        raise InputError(f"device must be cpu, cuda or cuda:N, got {device!r}")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device={device}, but torch.cuda.is_available() is False; use device=cpu")
 
 
 def predict_texts(model, tokenizer, texts: list[str], batch_size: int = 256, max_length: int | None = 256,
@@ -92,9 +122,12 @@ def predict(cfg: DictConfig) -> list[dict]:
     import torch
 
     from src.loading import load_classifier
+    from src.utils.io import atomic_write
 
     if (cfg.get("text") is None) == (cfg.get("input") is None):
         raise InputError('give exactly one of text="..." or input=FILE')
+    check_settings(cfg)
+    check_device(str(cfg.device))
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
     texts = [str(cfg.text)] if cfg.get("text") is not None else read_texts(str(cfg.input), cfg.column)
@@ -102,8 +135,7 @@ def predict(cfg: DictConfig) -> list[dict]:
     records = predict_texts(model, tokenizer, texts, int(cfg.batch_size), cfg.get("max_length"), cfg.device)
     if cfg.get("output"):
         path = Path(cfg.output).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
+        with atomic_write(path, "w") as f:  # a full disk leaves the previous file, not half a new one
             write_jsonl(records, f)
         print(f"wrote {len(records)} predictions to {path}", file=sys.stderr)
     else:
@@ -112,12 +144,11 @@ def predict(cfg: DictConfig) -> list[dict]:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
+@user_errors
 def main(cfg: DictConfig) -> None:
-    from src.utils.cli import require_checkpoint, run_reporting_user_errors
-
     require_checkpoint(cfg.get("ckpt_path"),
                        'give the model: ckpt_path=outputs/runs/.../checkpoints/epoch_XXX.ckpt text="..."')
-    run_reporting_user_errors(lambda: predict(cfg), USER_ERRORS)
+    predict(cfg)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,21 @@
 
 Only composition lives here: data -> model -> callbacks -> loggers -> trainer, fit, test on the
 best checkpoint, write ``results.json``. With ``-m`` Hydra sweeps, e.g. over every summarizer.
+
+Bad input stops with ``error: <one line>`` and exit status 2 (``src.utils.cli.user_errors``); the
+settings that reach library code are checked first (``src.utils.cli.check_settings``). Ctrl-C and
+SIGTERM stop the run at the next batch boundary: ``results.json`` says ``status: interrupted``
+(never a result), the W&B run is finished, ``checkpoints/last.ckpt`` is the state to resume from
+(the end of the last complete epoch, or the start), and the last line says how to resume; exit
+status 130 for Ctrl-C, 143 for SIGTERM.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -15,11 +25,13 @@ import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
+from src.utils.cli import check_settings, user_errors
+from src.utils.errors import RunInterrupted
 from src.utils.launcher import threads_per_job
 from src.utils.wandb_setup import configure_wandb_env, finish_wandb_run
 
 log = logging.getLogger("src.train")
-USER_ERRORS = ("ConfigError", "DataError", "CheckpointError", "FloatingPointError")  # one-line errors
+EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal, as a shell reports a kill
 
 
 def check_summarizer(cfg: DictConfig) -> None:
@@ -35,14 +47,33 @@ def check_summarizer(cfg: DictConfig) -> None:
 
 
 def train(cfg: DictConfig) -> dict:
+    """Fit, test and write ``results.json``; a signal ends it with :class:`RunInterrupted`."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    from src.checkpointing import GracefulStop
+
+    check_settings(cfg)  # settings that reach library code, in one line each, before anything slow
+    stop = GracefulStop().install()
+    state: dict = {}
+    try:
+        return _train(cfg, stop, state)
+    except BaseException as exc:
+        if stop.received is None and not isinstance(exc, SIGTERMException):
+            raise
+        raise interrupted(cfg, stop.received or signal.SIGTERM, state.get("trainer")) from None
+    finally:
+        stop.restore()
+
+
+def _train(cfg: DictConfig, stop, state: dict) -> dict:
     import lightning as L
     import torch
 
     from src.callbacks import TrainThroughput
     from src.checkpointing import prepare_resume
     from src.model.module import build_model
-    from src.utils.instantiate import instantiate_each
-    from src.utils.io import write_json_atomic
+    from src.utils.instantiate import instantiate_each, instantiate_trainer
+    from src.utils.io import atomic_write, write_json_atomic
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     output_dir = Path(cfg.paths.output_dir)
@@ -62,7 +93,7 @@ def train(cfg: DictConfig) -> dict:
 
     callbacks = instantiate_each(cfg.get("callbacks"))
     loggers = instantiate_each(cfg.get("logger"))
-    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    trainer = state["trainer"] = instantiate_trainer(cfg.trainer, callbacks=[*callbacks, stop], logger=loggers)
     hparams = OmegaConf.to_container(cfg, resolve=True)
     hparams["params"] = model.num_parameters
     for logger in loggers:
@@ -103,13 +134,15 @@ def train(cfg: DictConfig) -> dict:
         "status": "ok",
     }
     if trainer.is_global_zero:
-        write_json_atomic(output_dir / "results.json", results)
         if getattr(model, "test_predictions", None):  # per test example, for the sweep report's statistics
             import pandas as pd
 
-            pd.DataFrame(model.test_predictions).sort_values("index").to_csv(
-                output_dir / "predictions.csv", index=False
-            )
+            frame = pd.DataFrame(model.test_predictions).sort_values("index")
+            with atomic_write(output_dir / "predictions.csv", "w") as f:
+                frame.to_csv(f, index=False)
+        write_json_atomic(output_dir / "results.json", results)  # last: its presence means a finished run
+    stop.finished = True  # from here a signal no longer undoes the run: it has its results
+    if trainer.is_global_zero:
         for logger in loggers:
             if type(logger).__name__ == "WandbLogger":
                 logger.experiment.summary.update({k: v for k, v in results.items() if v is not None})
@@ -119,41 +152,89 @@ def train(cfg: DictConfig) -> dict:
     return results
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
-def main(cfg: DictConfig) -> float | None:
-    """Returns val/acc_best, the objective of hyperparameter sweeps."""
+def interrupted(cfg: DictConfig, signum: int, trainer=None) -> RunInterrupted:
+    """Record a run stopped by ``signum`` (``results.json``: ``status: interrupted``; the W&B run
+    finished with the exit status) and say how to resume it."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from src.utils.instantiate import root_cause
+    from src.checkpointing import own_last_checkpoint
     from src.utils.io import write_json_atomic
 
+    name = signal.Signals(signum).name
+    exit_status = EXIT_STATUS.get(signum, 128 + int(signum))
+    fitting = trainer is not None and trainer.state.fn is not None
+    where = f"at epoch {trainer.current_epoch}, step {trainer.global_step}" if fitting else "before training"
+    where += f" (SLURM job {os.environ['SLURM_JOB_ID']})" if os.environ.get("SLURM_JOB_ID") else ""
+    last = own_last_checkpoint(cfg)
+    resume = last if last.is_file() else (Path(str(cfg.ckpt_path)) if cfg.get("ckpt_path") else None)
+    saved_step = _saved_step(resume)
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        how = (
+            f"rerun the sweep's command with hydra.sweep.dir={HydraConfig.get().sweep.dir} ckpt_path=last "
+            "(each job resumes from its last.ckpt; finished jobs are only tested again)"
+        )
+    else:
+        overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+        kept = [o for o in overrides if not o.lstrip("+~").startswith("ckpt_path=")]
+        if resume is not None:
+            kept.append(f"ckpt_path={resume.resolve()}")
+        how = " ".join(["python -m src.train", *map(shlex.quote, kept)])
+    said = "Ctrl-C (SIGINT)" if signum == signal.SIGINT else name
+    if resume is None:
+        message = f"{said} {where}; nothing saved yet to resume from; start again with: {how}"
+    else:
+        message = f"{said} {where}; {resume} holds step {saved_step}; resume with: {how}"
+    if trainer is None or trainer.is_global_zero:
+        record = {
+            **job_record(cfg),
+            "status": "interrupted",
+            "signal": name,
+            "epoch": trainer.current_epoch if fitting else None,
+            "global_step": trainer.global_step if fitting else None,
+            "resume_from": str(resume.resolve()) if resume is not None else None,
+            "error": message,
+        }
+        try:
+            write_json_atomic(Path(cfg.paths.output_dir) / "results.json", record)
+        except OSError as exc:
+            log.error("could not record the interruption: %s", exc)
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and getattr(wandb, "run", None) is not None:
+        wandb.run.summary.update({"status": "interrupted", "signal": name})
+        wandb.finish(exit_code=exit_status)
+    return RunInterrupted(message, exit_status)
+
+
+def _saved_step(path: Path | None) -> int | None:
+    if path is None:
+        return None
+    import torch
+
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=True, mmap=True).get("global_step"))
+    except Exception:  # noqa: BLE001  (only for the message)
+        return None
+
+
+def job_record(cfg: DictConfig) -> dict:
+    """What a results.json says of a job that has no results (failed or interrupted)."""
+    return {
+        "summarizer": cfg.get("summarizer_name"),
+        "seed": cfg.get("seed"),
+        "data": OmegaConf.select(cfg, "data.name"),
+        "fold": OmegaConf.select(cfg, "data.fold"),
+    }
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@user_errors(failure_record=job_record)
+def main(cfg: DictConfig) -> float | None:
+    """Returns val/acc_best, the objective of hyperparameter sweeps. A failed job of a sweep
+    returns None and records its error in results.json (``user_errors``)."""
     configure_wandb_env()
-    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         return train(cfg)["val/acc_best"]
-    except Exception as exc:
-        cause = root_cause(exc)
-        user_error = type(cause).__name__ in USER_ERRORS
-        message = f"{type(cause).__name__}: {cause}" if not user_error else str(cause)
-        if multirun:  # one failed job must not end the sweep: record it for the report
-            log.exception("job failed: %s", message)
-            write_json_atomic(
-                Path(cfg.paths.output_dir) / "results.json",
-                {
-                    "summarizer": cfg.get("summarizer_name"),
-                    "seed": cfg.get("seed"),
-                    "data": OmegaConf.select(cfg, "data.name"),
-                    "fold": OmegaConf.select(cfg, "data.fold"),
-                    "status": "failed",
-                    "error": message,
-                },
-            )
-            return None
-        if user_error:
-            print(f"error: {message}", file=sys.stderr)
-            sys.exit(2)
-        raise
     finally:
         finish_wandb_run()
         distributed = sys.modules.get("src.distributed")  # imported when trainer=ddp built its strategy

@@ -66,7 +66,9 @@ def test_sigkilled_run_resumes_to_the_same_metrics_weights_and_wandb_run(tmp_pat
     with open(tmp_path / "killed.log", "w") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=same_threads_env(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 600
-        while proc.poll() is None and not last.exists() and time.monotonic() < deadline:
+        # last.ckpt is written when training starts; epoch_000.ckpt, just before it, at epoch 0's end
+        while proc.poll() is None and not (killed_dir / "checkpoints" / "epoch_000.ckpt").exists() and (
+                time.monotonic() < deadline):
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)  # mid-training: somewhere in epoch 1 (or later)
         proc.wait()

@@ -137,7 +137,7 @@ def test_joblib_sweep_in_parallel_survives_a_failed_job_and_reports_it(tmp_path)
     sweep = the_sweep_dir(tmp_path)
     jobs = results(sweep)
     assert [j["status"] for j in jobs.values()] == ["ok", "failed"]
-    assert jobs["1_mean"]["error"] == "ValueError: Invalid learning rate: -1"
+    assert jobs["1_mean"]["error"] == "model.optimizer.lr must be a number > 0, got -1"
     ok = jobs["0_mean"]
     assert ok["threads"] == max(1, (os.cpu_count() or 1) // 2)
     # the order probe: a bag of words cannot see word order, so shuffling changes nothing
@@ -149,7 +149,7 @@ def test_joblib_sweep_in_parallel_survives_a_failed_job_and_reports_it(tmp_path)
     # the report was written by the Hydra callback at the end of the multirun
     report = (sweep / "report.md").read_text()
     assert "Jobs: 2 (1 ok, 1 failed)" in report
-    assert "`1_mean` (mean, seed 0): ValueError: Invalid learning rate: -1" in report
+    assert "`1_mean` (mean, seed 0): model.optimizer.lr must be a number > 0, got -1" in report
     assert pd.read_csv(sweep / "results.csv")["status"].tolist() == ["ok", "failed"]
     assert (sweep / "accuracy.png").stat().st_size > 10_000
 

@@ -20,6 +20,8 @@ from typing import Iterable, Mapping, Sequence
 import datasets
 import numpy as np
 
+from src.utils.errors import UserError
+
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation", "test")
@@ -27,7 +29,7 @@ SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt")
 _TEXT_FORMATS = (".csv", ".tsv", ".json", ".jsonl", ".txt")
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """Bad input data, reported in one line naming the file, split, column, row or value."""
 
 

@@ -18,6 +18,7 @@ from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from src.summarizers.base import ConfigError, check_dropout
+from src.utils.errors import NumericsError
 from .embedding import WordEmbedding
 from .head import ResidualMLPHead
 
@@ -115,7 +116,7 @@ class SentenceClassifier(LightningModule):
     def training_step(self, batch, batch_idx):
         loss, preds = self._step(batch)
         if not torch.isfinite(loss):
-            raise FloatingPointError(
+            raise NumericsError(
                 f"non-finite training loss ({loss.item()}) at global step {self.global_step} "
                 f"(epoch {self.current_epoch}, batch {batch_idx}); lower model.optimizer.lr or check the data")
         self.train_loss(loss)
@@ -130,7 +131,7 @@ class SentenceClassifier(LightningModule):
     def validation_step(self, batch, batch_idx):
         loss, preds = self._step(batch)
         if not torch.isfinite(loss):  # stop before a checkpoint can store the broken weights
-            raise FloatingPointError(
+            raise NumericsError(
                 f"non-finite validation loss ({loss.item()}) after global step {self.global_step} "
                 f"(epoch {self.current_epoch}, validation batch {batch_idx}); earlier checkpoints are kept; "
                 "lower model.optimizer.lr or check the data")

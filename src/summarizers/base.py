@@ -10,8 +10,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from src.utils.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A bad setting, reported in one line before any training starts."""
 
 

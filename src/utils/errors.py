@@ -1,0 +1,84 @@
+"""Errors the person running a command can fix, and runs stopped by a signal: one line each.
+
+Every error a user can cause or fix subclasses :class:`UserError`: a bad file (``DataError``,
+``src.data.sources``), a bad setting (``ConfigError``, ``src.summarizers.base``), a bad checkpoint
+(:class:`CheckpointError`), a loss that turned non-finite (:class:`NumericsError`), an output that
+cannot be written (:class:`WriteError`: full disk, read-only folder). The command-line wrapper
+(``src.utils.cli.user_errors``) finds the first one in an exception's chain (so it also finds one
+that Hydra or Lightning wrapped) and prints ``error: <one line>`` with exit status 2; anything else
+is a bug and keeps its traceback.
+
+:class:`RunInterrupted` is neither: a run stopped by SIGINT (Ctrl-C, exit status 130) or SIGTERM
+(preemption, 143) after saving what it can; its line says how to resume.
+
+This module imports nothing heavy, so an entry point can raise these before importing torch.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+class UserError(Exception):
+    """Something the user can fix: reported as ``error: <message>`` (one line), exit status 2."""
+
+    exit_status = 2
+    prefix = "error"
+
+
+class CheckpointError(UserError, ValueError):
+    """A missing, unreadable, unsafe or incompatible checkpoint, in one line naming the file."""
+
+
+class NumericsError(UserError, FloatingPointError):
+    """A non-finite loss: names the step and what to change (the learning rate, the data)."""
+
+
+class WriteError(UserError, OSError):
+    """An output that could not be written (full disk, read-only folder): names the path; the
+    previous file, if any, is left as it was. Also an ``OSError``, for callers that carry on
+    without an optional file (the tokenized-data cache)."""
+
+    def __init__(self, path, cause: OSError):
+        reason = cause.strerror or str(cause) or type(cause).__name__
+        super().__init__(cause.errno, f"cannot write {path}: {reason}")
+        self.filename = str(path)
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+class RunInterrupted(Exception):
+    """A run stopped by a signal (Ctrl-C or SIGTERM); never reported as a result."""
+
+    prefix = "interrupted"
+
+    def __init__(self, message: str, exit_status: int):
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
+def find_user_error(exc: BaseException | None) -> UserError | RunInterrupted | None:
+    """The first :class:`UserError` or :class:`RunInterrupted` in ``exc``'s chain, outermost first.
+
+    The chain is the one a traceback shows: ``raise ... from cause`` (Hydra's
+    ``InstantiationException`` wraps errors so), else the exception being handled when this one
+    was raised, unless ``from None`` hid it.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, (UserError, RunInterrupted)):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ if exc.__cause__ is not None else (None if exc.__suppress_context__ else exc.__context__)
+    return None
+
+
+def one_line(exc: BaseException) -> str:
+    """The message on one line. An error re-raised from a DataLoader worker carries the worker's
+    traceback in its message: its last line (the original message) is kept."""
+    text = str(exc).strip()
+    if "Original Traceback (most recent call last)" in text:
+        last = text.splitlines()[-1]
+        text = re.sub(r"^[\w.]+: ", "", last)  # "src.data.sources.DataError: ..." -> "..."
+    return " ".join(text.split()) or type(exc).__name__
