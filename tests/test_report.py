@@ -190,7 +190,19 @@ def test_jobs_differing_in_more_than_seed_are_separate_rows(tmp_path):
 
 
 def test_cli_rejects_a_missing_dir(tmp_path, capsys):
-    assert main([str(tmp_path / "nope")]) == 2
-    assert "not a directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path / "nope")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: usage: python -m src.report SWEEP_DIR") and "not a directory" in err
     assert main([str(tmp_path)]) == 0  # empty sweep: says so instead of failing
     assert "No jobs found" in (tmp_path / "report.md").read_text()
+
+
+def test_an_interrupted_job_is_counted_and_listed_apart_from_failures(sweep):
+    _job(sweep, "8_rnn", "rnn", 2, status="interrupted",
+         error="SIGTERM at epoch 1, step 6; resume with: python -m src.train ckpt_path=x/last.ckpt")
+    text = write_report(sweep)
+    assert "Jobs: 9 (6 ok, 2 failed, 1 interrupted)" in text
+    assert "`8_rnn` (rnn, seed 2): interrupted: SIGTERM at epoch 1" in text
+    assert "rnn" not in pd.read_csv(sweep / "summary.csv")["variant"].tolist()  # never a result

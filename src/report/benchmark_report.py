@@ -112,14 +112,14 @@ def ranking_lines(bench: Benchmark, plots: bool) -> list[str]:
 
 def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.DataFrame, plots: bool = True) -> list[str]:
     """Everything of report.md after its title, for a sweep over several datasets."""
-    from src.report.writer import dataset_sections
+    from src.report.writer import dataset_sections, job_counts
 
     bench = build_benchmark(jobs, predictions)
     ok = jobs[jobs["status"] == "ok"]
     seeds = ", ".join(map(str, sorted(set(ok["seed"].dropna().astype(int))))) or "–"
     folds = sorted(set(ok["fold"].dropna().astype(int))) if "fold" in ok else []
     lines = [f"Benchmark over {len(bench.datasets)} datasets: " + ", ".join(f"**{d}**" for d in bench.datasets)
-             + f". Jobs: {len(jobs)} ({len(ok)} ok, {len(jobs) - len(ok)} failed). Seeds: {seeds}."
+             + f". Jobs: {job_counts(jobs)}. Seeds: {seeds}."
              + (f" Folds: {', '.join(map(str, folds))}." if folds else ""), ""]
 
     summaries = [s.assign(**{DATASET: d}) for d, s in bench.summaries.items() if not s.empty]

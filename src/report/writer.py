@@ -53,14 +53,31 @@ def dataset_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.DataFr
     return lines
 
 
+def job_counts(jobs: pd.DataFrame) -> str:
+    """"12 (10 ok, 1 failed, 1 interrupted)": an interrupted job (Ctrl-C, SIGTERM) is no result and
+    no failure either; it resumes from its last.ckpt."""
+    status = jobs["status"].fillna("failed")
+    counts = [f"{(status == 'ok').sum()} ok", f"{(~status.isin(['ok', 'interrupted'])).sum()} failed"]
+    if (status == "interrupted").any():
+        counts.append(f"{(status == 'interrupted').sum()} interrupted")
+    return f"{len(jobs)} ({', '.join(counts)})"
+
+
 def failed_jobs_section(failed: pd.DataFrame, with_dataset: bool = False) -> list[str]:
     if failed.empty:
         return []
+
     def where(j: dict) -> str:
         data = j.get("data")
         return f"{data}, " if with_dataset and data is not None and not pd.isna(data) else ""
-    return ["## Failed jobs", ""] + [f"- `{j['job']}` ({j.get('summarizer')}, {where(j)}seed {_num(j.get('seed'))}): "
-                                     f"{j.get('error') or 'unknown error'}" for j in failed.to_dict("records")] + [""]
+
+    def what(j: dict) -> str:
+        prefix = "interrupted: " if j.get("status") == "interrupted" else ""
+        return prefix + (j.get("error") or "unknown error")
+
+    return ["## Failed or interrupted jobs", ""] + [
+        f"- `{j['job']}` ({j.get('summarizer')}, {where(j)}seed {_num(j.get('seed'))}): {what(j)}"
+        for j in failed.to_dict("records")] + [""]
 
 
 def write_report(sweep_dir: str | Path, plots: bool = True) -> str:
@@ -86,7 +103,7 @@ def write_report(sweep_dir: str | Path, plots: bool = True) -> str:
         summary = summarize(jobs, predictions)
         ok = jobs[jobs["status"] == "ok"]
         data = ", ".join(sorted(set(map(str, ok.get("data", pd.Series(dtype=str)).dropna())))) or "–"
-        lines += [f"Data: **{data}**. Jobs: {len(jobs)} ({len(ok)} ok, {len(jobs) - len(ok)} failed). "
+        lines += [f"Data: **{data}**. Jobs: {job_counts(jobs)}. "
                   f"Seeds: {', '.join(map(str, sorted(set(ok['seed'].dropna().astype(int))))) or '–'}.", ""]
         if not summary.empty:
             summary.to_csv(sweep_dir / "summary.csv", index=False)
