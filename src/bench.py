@@ -23,6 +23,7 @@ Measures, in one process on one device, what a sweep pays for (issue 5, docs/per
 
 Extra Hydra overrides go at the end, e.g. ``python -m src.bench logger=wandb``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,8 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -51,8 +52,10 @@ CONF_DIR = REPO / "conf"
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data" / "mr"
 SUMMARIZERS = tuple(summarizer_names())
 TARGETS = {  # issue 5, as ratios on the 2-core CPU it was written for
-    "avg_ch_over_lstm_hc": ("<=", 1.3), "lightning_over_plain": ("<=", 1.10),
-    "padding_efficiency_bucketed": (">=", 0.90), "lstm_over_gemm_peak": (">=", 0.5),
+    "avg_ch_over_lstm_hc": ("<=", 1.3),
+    "lightning_over_plain": ("<=", 1.10),
+    "padding_efficiency_bucketed": (">=", 0.90),
+    "lstm_over_gemm_peak": (">=", 0.5),
     "train_startup_s": ("<=", 10.0),
 }
 _FIRST_STEP_FILE = "SEQ2VEC_BENCH_FIRST_STEP_FILE"
@@ -71,12 +74,19 @@ class _ArgumentParser(argparse.ArgumentParser):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = _ArgumentParser(prog="python -m src.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (auto: cuda when available)")
-    parser.add_argument("--precision", choices=["32", "bf16"], default="32",
-                        help="bf16: bf16 autocast (trainer.precision=bf16-mixed for Lightning)")
+    parser.add_argument(
+        "--precision",
+        choices=["32", "bf16"],
+        default="32",
+        help="bf16: bf16 autocast (trainer.precision=bf16-mixed for Lightning)",
+    )
     parser.add_argument("--out", default="bench.json", help="where to write the results (JSON)")
-    parser.add_argument("--data-dir", default=None,
-                        help=f"a folder with train/validation/test files (default: {DEFAULT_DATA_DIR} when "
-                             "present, else the default dataset of conf/train.yaml; 'none': that dataset)")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help=f"a folder with train/validation/test files (default: {DEFAULT_DATA_DIR} when "
+        "present, else the default dataset of conf/train.yaml; 'none': that dataset)",
+    )
     parser.add_argument("--summarizers", default=",".join(SUMMARIZERS), help="comma-separated")
     parser.add_argument("--embedding-dim", type=int, default=300)
     parser.add_argument("--hidden-size", type=int, default=256)
@@ -85,10 +95,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds (the median counts)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
     parser.add_argument("--lightning-summarizer", default="lstm_hc")
-    parser.add_argument("--lightning-repeats", type=int, default=2,
-                        help="epochs of each loop, alternating (each batch's fastest time counts)")
-    parser.add_argument("--epoch-batches", type=int, default=None,
-                        help="cap an 'epoch' at this many batches (default: the whole training split)")
+    parser.add_argument(
+        "--lightning-repeats",
+        type=int,
+        default=2,
+        help="epochs of each loop, alternating (each batch's fastest time counts)",
+    )
+    parser.add_argument(
+        "--epoch-batches",
+        type=int,
+        default=None,
+        help="cap an 'epoch' at this many batches (default: the whole training split)",
+    )
     parser.add_argument("--gemm-size", type=int, default=None, help="default: 2048 on CPU, 8192 on CUDA")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--skip-lightning", action="store_true")
@@ -127,8 +145,12 @@ def data_overrides(data_dir: str | None) -> tuple[list[str], str]:
 
 
 def model_overrides(args: argparse.Namespace, summarizer: str, device: torch.device) -> list[str]:
-    out = [f"summarizer={summarizer}", f"model.embedding.dim={args.embedding_dim}",
-           f"data.batch_size={args.batch_size}", "logger=none"]
+    out = [
+        f"summarizer={summarizer}",
+        f"model.embedding.dim={args.embedding_dim}",
+        f"data.batch_size={args.batch_size}",
+        "logger=none",
+    ]
     if "hidden_size" in default_options(summarizer):
         out.append(f"summarizer.hidden_size={args.hidden_size}")
     if device.type == "cuda":
@@ -206,6 +228,7 @@ def make_step(model, optimizer, clip: float | None, device: torch.device, precis
         if clip:
             torch.nn.utils.clip_grad_norm_(params, clip)
         optimizer.step()
+
     return step
 
 
@@ -241,7 +264,7 @@ def gemm_peak_gflops(device: torch.device, precision: str, size: int | None, rep
         a @ b
         synchronize(device)
         times.append(time.perf_counter() - start)
-    return 2 * size ** 3 / statistics.median(times) / 1e9
+    return 2 * size**3 / statistics.median(times) / 1e9
 
 
 def device_name(device: torch.device) -> str:
@@ -284,8 +307,11 @@ def measure_summarizers(args, datamodule, device, workdir: Path) -> tuple[dict, 
     results = {}
     for name, values in seconds.items():
         median = statistics.median(values)
-        results[name] = {"step_ms": 1e3 * median / len(batches), "tokens_per_s": tokens / median,
-                         "rounds_ms": [1e3 * v / len(batches) for v in values]}
+        results[name] = {
+            "step_ms": 1e3 * median / len(batches),
+            "tokens_per_s": tokens / median,
+            "rounds_ms": [1e3 * v / len(batches) for v in values],
+        }
     return results, cfgs, batches
 
 
@@ -384,16 +410,19 @@ def measure_lightning(args, datamodule, device, workdir: Path) -> dict:
     cfg = compose(model_overrides(args, args.lightning_summarizer, device), workdir)
     runs = {"plain": [], "lightning": []}
     for repeat in range(args.lightning_repeats):
-        for kind in (("plain", "lightning") if repeat % 2 == 0 else ("lightning", "plain")):
+        for kind in ("plain", "lightning") if repeat % 2 == 0 else ("lightning", "plain"):
             if kind == "plain":
                 runs[kind].append(plain_epoch(cfg, datamodule, device, args.epoch_batches, args.precision))
             else:
                 runs[kind].append(lightning_epoch(cfg, datamodule, device, args.epoch_batches))
     count = min(len(r) for rs in runs.values() for r in rs)
     epoch = {kind: sum(min(r[i] for r in rs) for i in range(count)) for kind, rs in runs.items()}
-    return {"lightning_over_plain": epoch["lightning"] / epoch["plain"],
-            "lightning_epoch_s": epoch["lightning"], "plain_epoch_s": epoch["plain"],
-            "lightning_epoch_batches": count}
+    return {
+        "lightning_over_plain": epoch["lightning"] / epoch["plain"],
+        "lightning_epoch_s": epoch["lightning"],
+        "plain_epoch_s": epoch["plain"],
+        "lightning_epoch_batches": count,
+    }
 
 
 def padding_efficiencies(datamodule, batch_size: int) -> dict:
@@ -424,13 +453,22 @@ def measure_startup(args, device: torch.device, workdir: Path) -> dict:
     launch to its first training step, and a fresh interpreter's time to import what it imports."""
     overrides = model_overrides(args, "lstm_hc", device)
     marker = workdir / "first_step.txt"
-    command = [sys.executable, "-m", "src.train", *overrides, "trainer.max_epochs=1",
-               f"hydra.run.dir={workdir / 'startup'}", "+callbacks.bench_first_step._target_=src.bench.FirstStepTimer"]
+    command = [
+        sys.executable,
+        "-m",
+        "src.train",
+        *overrides,
+        "trainer.max_epochs=1",
+        f"hydra.run.dir={workdir / 'startup'}",
+        "+callbacks.bench_first_step._target_=src.bench.FirstStepTimer",
+    ]
     env = {**os.environ, _FIRST_STEP_FILE: str(marker), _START_TIME: repr(time.time())}
     subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
     out = {"train_startup_s": float(marker.read_text()) if marker.is_file() else None}
-    probe = ("import time; t = time.perf_counter(); import src.train, lightning, torch, hydra, "
-             "src.model.module, src.data.datamodule; print(time.perf_counter() - t)")
+    probe = (
+        "import time; t = time.perf_counter(); import src.train, lightning, torch, hydra, "
+        "src.model.module, src.data.datamodule; print(time.perf_counter() - t)"
+    )
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=300)
     out["import_s"] = float(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
     return out
@@ -458,17 +496,30 @@ def check_targets(results: dict) -> dict:
 
 
 def format_table(results: dict) -> str:
-    lines = [f"device: {results['device']}   torch {results['torch']}   precision {results['precision']}",
-             f"data: {results['data']}, {results['timed_batches']} training batches of {results['batch_size']} "
-             f"(mean padded length {results['mean_padded_length']:.1f}), median of {results['rounds']} rounds",
-             "", f"{'summarizer':<12}{'step_ms':>10}{'tokens_per_s':>14}"]
+    lines = [
+        f"device: {results['device']}   torch {results['torch']}   precision {results['precision']}",
+        f"data: {results['data']}, {results['timed_batches']} training batches of {results['batch_size']} "
+        f"(mean padded length {results['mean_padded_length']:.1f}), median of {results['rounds']} rounds",
+        "",
+        f"{'summarizer':<12}{'step_ms':>10}{'tokens_per_s':>14}",
+    ]
     for name, row in results["summarizers"].items():
         lines.append(f"{name:<12}{row['step_ms']:>10.1f}{row['tokens_per_s']:>14.0f}")
     lines.append("")
     targets = results.get("targets_met", {})
-    shown = ["avg_ch_over_lstm_hc", "lightning_over_plain", "lightning_epoch_s", "plain_epoch_s",
-             "padding_efficiency_bucketed", "padding_efficiency_random", "lstm_gflops", "gemm_peak_gflops",
-             "lstm_over_gemm_peak", "train_startup_s", "import_s"]
+    shown = [
+        "avg_ch_over_lstm_hc",
+        "lightning_over_plain",
+        "lightning_epoch_s",
+        "plain_epoch_s",
+        "padding_efficiency_bucketed",
+        "padding_efficiency_random",
+        "lstm_gflops",
+        "gemm_peak_gflops",
+        "lstm_over_gemm_peak",
+        "train_startup_s",
+        "import_s",
+    ]
     for key in shown:
         value = results.get(key)
         if value is None:
@@ -509,22 +560,36 @@ def run(args: argparse.Namespace) -> dict:
         datamodule.setup("fit")
         data_setup_s = time.perf_counter() - setup_start
 
-        results: dict = {"device": device_name(device), "torch": torch.__version__, "precision": args.precision,
-                         "data": f"{datamodule.name} from {data_name}", "batch_size": args.batch_size,
-                         "embedding_dim": args.embedding_dim, "hidden_size": args.hidden_size,
-                         "data_setup_s": data_setup_s, "threads": torch.get_num_threads()}
+        results: dict = {
+            "device": device_name(device),
+            "torch": torch.__version__,
+            "precision": args.precision,
+            "data": f"{datamodule.name} from {data_name}",
+            "batch_size": args.batch_size,
+            "embedding_dim": args.embedding_dim,
+            "hidden_size": args.hidden_size,
+            "data_setup_s": data_setup_s,
+            "threads": torch.get_num_threads(),
+        }
         phases = {"data_setup": data_setup_s}
         mark = time.perf_counter()
-        say(f"data {results['data']}: {len(datamodule.splits['train'])} training examples (setup {data_setup_s:.1f} s); "
-            f"timing {len(args.summarizers)} models, {args.warmup} + {args.rounds} rounds of {args.batches} batches")
+        say(
+            f"data {results['data']}: {len(datamodule.splits['train'])} training examples "
+            f"(setup {data_setup_s:.1f} s); "
+            f"timing {len(args.summarizers)} models, {args.warmup} + {args.rounds} rounds of {args.batches} batches"
+        )
         summarizers, cfgs, batches = measure_summarizers(args, datamodule, device, workdir)
         phases["summarizers"], mark = time.perf_counter() - mark, time.perf_counter()
-        results.update(summarizers={k: {"step_ms": v["step_ms"], "tokens_per_s": v["tokens_per_s"]}
-                                    for k, v in summarizers.items()},
-                       step_ms_per_round={k: v["rounds_ms"] for k, v in summarizers.items()},
-                       timed_batches=len(batches), timed_tokens=sum(int(b["lengths"].sum()) for b in batches),
-                       rounds=args.rounds,
-                       mean_padded_length=statistics.mean(b["input_ids"].shape[1] for b in batches))
+        results.update(
+            summarizers={
+                k: {"step_ms": v["step_ms"], "tokens_per_s": v["tokens_per_s"]} for k, v in summarizers.items()
+            },
+            step_ms_per_round={k: v["rounds_ms"] for k, v in summarizers.items()},
+            timed_batches=len(batches),
+            timed_tokens=sum(int(b["lengths"].sum()) for b in batches),
+            rounds=args.rounds,
+            mean_padded_length=statistics.mean(b["input_ids"].shape[1] for b in batches),
+        )
         if {"avg_ch", "lstm_hc"} <= summarizers.keys():
             results["avg_ch_over_lstm_hc"] = summarizers["avg_ch"]["step_ms"] / summarizers["lstm_hc"]["step_ms"]
         if not args.skip_lightning:

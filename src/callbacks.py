@@ -1,4 +1,5 @@
 """Small Lightning callbacks the training script composes."""
+
 from __future__ import annotations
 
 import time

@@ -13,6 +13,7 @@ starts its own group (Lightning would otherwise reuse the finished group and wai
 Where a cluster starts the processes itself (SLURM ``srun``, ``torchrun``), Lightning detects it
 and nothing is launched here; see docs/reproducibility.md.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,9 +33,10 @@ _launched: list[subprocess.Popen] = []
 
 def hydra_job_command(local_rank: int) -> tuple[list[str], str]:
     """The command (and cwd) that re-runs the current Hydra job, alone, as rank ``local_rank``."""
-    import __main__
     from hydra.core.hydra_config import HydraConfig
     from hydra.utils import get_original_cwd, to_absolute_path
+
+    import __main__
 
     hydra_cfg = HydraConfig.get()
     if __main__.__spec__ is None:
@@ -46,8 +48,11 @@ def hydra_job_command(local_rank: int) -> tuple[list[str], str]:
             command.append(f"--config-dir={source.path.removeprefix('file://')}")
     command.append(f"--config-name={hydra_cfg.job.config_name}")
     command += list(hydra_cfg.overrides.task)
-    command += [f'hydra.run.dir="{hydra_cfg.runtime.output_dir}"', f"hydra.job.name={hydra_cfg.job.name}_rank{local_rank}",
-                "hydra.output_subdir=null"]
+    command += [
+        f'hydra.run.dir="{hydra_cfg.runtime.output_dir}"',
+        f"hydra.job.name={hydra_cfg.job.name}_rank{local_rank}",
+        "hydra.output_subdir=null",
+    ]
     return command, get_original_cwd()
 
 

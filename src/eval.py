@@ -5,6 +5,7 @@ training (the same words map to the same ids, label "positive" to the same class
 split being scored has to exist. Writes ``results.json`` (test metrics, per-subset accuracy) in
 the run dir; for the data a model was trained on it repeats the training run's test numbers.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,24 +50,34 @@ def evaluate(cfg: DictConfig) -> dict:
     model = classifier_from_checkpoint(checkpoint, cfg.ckpt_path, subset_names=datamodule.subset_names)
 
     loggers = instantiate_each(cfg.get("logger"))  # none unless logger=... is given
-    trainer = instantiate_trainer(cfg.trainer, logger=loggers or False, callbacks=[], enable_checkpointing=False,
-                                  enable_progress_bar=False)
+    trainer = instantiate_trainer(
+        cfg.trainer, logger=loggers or False, callbacks=[], enable_checkpointing=False, enable_progress_bar=False
+    )
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     tested = trainer.test(model, dataloaders=loader, verbose=False)
     metrics = {k: float(v) for k, v in (tested[0] if tested else {}).items()}
     results = {
-        "checkpoint": str(Path(cfg.ckpt_path).resolve()), "summarizer": run.get("summarizer_name"),
-        "seed": int(cfg.seed), "data": datamodule.name, "split": cfg.split,
+        "checkpoint": str(Path(cfg.ckpt_path).resolve()),
+        "summarizer": run.get("summarizer_name"),
+        "seed": int(cfg.seed),
+        "data": datamodule.name,
+        "split": cfg.split,
         "examples": len(datamodule.splits[cfg.split]),
         **{k: metrics.get(k) for k in ("test/acc", "test/f1", "test/loss")},
         **{k: v for k, v in sorted(metrics.items()) if k.startswith("test/acc_")},
-        "label_names": label_names, "status": "ok",
+        "label_names": label_names,
+        "status": "ok",
     }
     if trainer.is_global_zero:
         write_json_atomic(Path(cfg.paths.output_dir) / "results.json", results)
-    log.info("%s on %s/%s: %s", Path(cfg.ckpt_path).name, datamodule.name, cfg.split,
-             {k: results[k] for k in ("test/acc", "test/f1")})
+    log.info(
+        "%s on %s/%s: %s",
+        Path(cfg.ckpt_path).name,
+        datamodule.name,
+        cfg.split,
+        {k: results[k] for k in ("test/acc", "test/f1")},
+    )
     return results
 
 
@@ -74,8 +85,9 @@ def evaluate(cfg: DictConfig) -> dict:
 @user_errors(failure_record=lambda cfg: {"checkpoint": cfg.get("ckpt_path"), "split": cfg.get("split")})
 def main(cfg: DictConfig) -> float | None:
     """Returns test/acc (so `-m` sweeps over data configs can be compared)."""
-    require_checkpoint(cfg.get("ckpt_path"),
-                       "give the checkpoint to score: ckpt_path=outputs/runs/.../checkpoints/epoch_XXX.ckpt")
+    require_checkpoint(
+        cfg.get("ckpt_path"), "give the checkpoint to score: ckpt_path=outputs/runs/.../checkpoints/epoch_XXX.ckpt"
+    )
     configure_wandb_env()
     try:
         return evaluate(cfg)["test/acc"]

@@ -11,6 +11,7 @@ model still answers). A text with no tokens at all (an empty line) gets ``"label
 ``"probabilities": null`` rather than being dropped, so output line *i* always answers input text
 *i*. A missing or incompatible checkpoint is a one-line error (exit status 2).
 """
+
 from __future__ import annotations
 
 import csv
@@ -53,8 +54,9 @@ def read_texts(path: str, column: str = "text", stdin: TextIO | None = None) -> 
         return content.splitlines()
     reader = csv.DictReader(io.StringIO(content, newline=""), delimiter="\t" if file.suffix.lower() == ".tsv" else ",")
     if not reader.fieldnames or column not in reader.fieldnames:
-        raise InputError(f"{file}: no column {column!r} (columns: {', '.join(reader.fieldnames or []) or 'none'}); "
-                         f"set column=NAME")
+        raise InputError(
+            f"{file}: no column {column!r} (columns: {', '.join(reader.fieldnames or []) or 'none'}); set column=NAME"
+        )
     return [row[column] or "" for row in reader]
 
 
@@ -63,8 +65,10 @@ def _decode(data: bytes, where: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"{where}: line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                         f"{exc.start}); re-save it as UTF-8") from None
+        raise InputError(
+            f"{where}: line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}); re-save it as UTF-8"
+        ) from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise InputError(f"{where}: line {line} holds a NUL byte: a binary file, not text")
@@ -84,8 +88,9 @@ def check_device(device: str) -> None:
         raise InputError(f"device={device}, but torch.cuda.is_available() is False; use device=cpu")
 
 
-def predict_texts(model, tokenizer, texts: list[str], batch_size: int = 256, max_length: int | None = 256,
-                  device: str = "cpu") -> list[dict]:
+def predict_texts(
+    model, tokenizer, texts: list[str], batch_size: int = 256, max_length: int | None = 256, device: str = "cpu"
+) -> list[dict]:
     """One record per text (see the module doc), in the order given."""
     import torch
 
@@ -94,13 +99,22 @@ def predict_texts(model, tokenizer, texts: list[str], batch_size: int = 256, max
 
     label_names = list(model.hparams.label_names)
     ids = encode(tokenizer, texts, max_length) if texts else []
-    records = [{"line": i + 1, "text": text, "label": None, "probabilities": None, "tokens": len(x),
-                "unknown_words": sum(t == UNK_ID for t in x)} for i, (text, x) in enumerate(zip(texts, ids))]
+    records = [
+        {
+            "line": i + 1,
+            "text": text,
+            "label": None,
+            "probabilities": None,
+            "tokens": len(x),
+            "unknown_words": sum(t == UNK_ID for t in x),
+        }
+        for i, (text, x) in enumerate(zip(texts, ids))
+    ]
     todo = sorted((i for i, x in enumerate(ids) if x), key=lambda i: len(ids[i]))  # length-sorted: little padding
     model = model.to(device).eval()
     with torch.inference_mode():
         for start in range(0, len(todo), batch_size):
-            chunk = todo[start:start + batch_size]
+            chunk = todo[start : start + batch_size]
             batch = collate([{"input_ids": ids[i], "index": i} for i in chunk])
             probabilities = torch.softmax(model(batch["input_ids"].to(device), batch["lengths"].to(device)), dim=-1)
             for i, row in zip(chunk, probabilities.float().cpu().tolist()):
@@ -146,8 +160,9 @@ def predict(cfg: DictConfig) -> list[dict]:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
 @user_errors
 def main(cfg: DictConfig) -> None:
-    require_checkpoint(cfg.get("ckpt_path"),
-                       'give the model: ckpt_path=outputs/runs/.../checkpoints/epoch_XXX.ckpt text="..."')
+    require_checkpoint(
+        cfg.get("ckpt_path"), 'give the model: ckpt_path=outputs/runs/.../checkpoints/epoch_XXX.ckpt text="..."'
+    )
     predict(cfg)
 
 

@@ -1,4 +1,5 @@
 """Fixtures and test-session settings; shared helpers live in tests/helpers.py."""
+
 from __future__ import annotations
 
 import os

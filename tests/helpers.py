@@ -1,5 +1,6 @@
 """Helpers the tests share: the repository's paths, the summarizer list, tiny settings, and the real
 Hydra configs composed as the training script composes them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,13 @@ REPO = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO / "conf"
 SUMMARIZERS = summarizer_names()  # every conf/summarizer/*.yaml: a new one is tested with no edit here
 TINY = [
-    "logger=none", "data.source.n_train=200", "data.source.n_validation=100", "data.source.n_test=100",
-    "model.embedding.dim=16", "model.head.width=16", "trainer.max_epochs=1",
+    "logger=none",
+    "data.source.n_train=200",
+    "data.source.n_validation=100",
+    "data.source.n_test=100",
+    "model.embedding.dim=16",
+    "model.head.width=16",
+    "trainer.max_epochs=1",
 ]
 
 

@@ -1,5 +1,6 @@
 """Length-bucketed batching: every example once per epoch, little padding, fresh random buckets each
 epoch (also inside a real Lightning fit), a fixed evaluation order, and a logged padding efficiency."""
+
 from __future__ import annotations
 
 import csv
@@ -74,16 +75,19 @@ def test_bucketing_keeps_padding_efficiency_high():
 
 def test_replicas_split_the_batches_without_overlap():
     lengths = mr_like_lengths(640)
-    ranks = [list(BucketBatchSampler(lengths, batch_size=32, shuffle=True, seed=0, num_replicas=2, rank=r))
-             for r in (0, 1)]
+    ranks = [
+        list(BucketBatchSampler(lengths, batch_size=32, shuffle=True, seed=0, num_replicas=2, rank=r)) for r in (0, 1)
+    ]
     assert len(ranks[0]) == len(ranks[1]) == 10
     seen = [i for rank in ranks for b in rank for i in b]
     assert sorted(seen) == list(range(640))
 
 
 def test_collate_right_pads_with_zero():
-    items = [{"input_ids": np.array([5, 6, 7], dtype=np.int32), "label": 1, "index": 4},
-             {"input_ids": np.array([9], dtype=np.int32), "label": 0, "index": 2}]
+    items = [
+        {"input_ids": np.array([5, 6, 7], dtype=np.int32), "label": 1, "index": 4},
+        {"input_ids": np.array([9], dtype=np.int32), "label": 0, "index": 2},
+    ]
     batch = collate(items)
     assert batch["input_ids"].tolist() == [[5, 6, 7], [9, 0, 0]]
     assert batch["input_ids"].dtype == torch.long
@@ -123,8 +127,15 @@ def test_lightning_reshuffles_buckets_every_epoch_and_logs_padding_efficiency(tm
     dm = FilesDataModule(train_file=str(path), batch_size=16, seed=0, cache_dir=None)
     model = _RecordingModel()
     logger = L.pytorch.loggers.CSVLogger(tmp_path, name="log")
-    trainer = L.Trainer(max_epochs=3, logger=logger, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, limit_val_batches=0, accelerator="cpu")
+    trainer = L.Trainer(
+        max_epochs=3,
+        logger=logger,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        accelerator="cpu",
+    )
     trainer.fit(model, datamodule=dm)
     first, second, third = model.epochs
     assert sorted(i for b in first for i in b) == sorted(i for b in second for i in b)

@@ -2,6 +2,7 @@
 
 Correctness only; no timing is asserted (timings belong in docs/performance.md, not in tests).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,12 +16,36 @@ import torch
 from src import bench
 
 TINY_RUN = [
-    "--summarizers", "mean,lstm_hc,avg_ch", "--data-dir", "none", "--embedding-dim", "8",
-    "--hidden-size", "8", "--batch-size", "16", "--batches", "2", "--rounds", "2", "--warmup", "0",
-    "--epoch-batches", "3", "--lightning-repeats", "1", "--gemm-size", "64", "--device", "cpu",
+    "--summarizers",
+    "mean,lstm_hc,avg_ch",
+    "--data-dir",
+    "none",
+    "--embedding-dim",
+    "8",
+    "--hidden-size",
+    "8",
+    "--batch-size",
+    "16",
+    "--batches",
+    "2",
+    "--rounds",
+    "2",
+    "--warmup",
+    "0",
+    "--epoch-batches",
+    "3",
+    "--lightning-repeats",
+    "1",
+    "--gemm-size",
+    "64",
+    "--device",
+    "cpu",
     "--skip-startup",
     # Hydra overrides: the built-in dataset, small
-    "data.source.n_train=120", "data.source.n_validation=40", "data.source.n_test=40", "model.head.width=8",
+    "data.source.n_train=120",
+    "data.source.n_validation=40",
+    "data.source.n_test=40",
+    "model.head.width=8",
 ]
 
 
@@ -44,8 +69,16 @@ def test_bench_writes_every_key_of_the_issue(tiny_results):
     for name, row in results["summarizers"].items():
         assert set(row) == {"step_ms", "tokens_per_s"}, name
         assert row["step_ms"] > 0 and row["tokens_per_s"] > 0
-    for key in ("avg_ch_over_lstm_hc", "lightning_over_plain", "padding_efficiency_bucketed",
-                "padding_efficiency_random", "lstm_gflops", "gemm_peak_gflops", "device", "torch"):
+    for key in (
+        "avg_ch_over_lstm_hc",
+        "lightning_over_plain",
+        "padding_efficiency_bucketed",
+        "padding_efficiency_random",
+        "lstm_gflops",
+        "gemm_peak_gflops",
+        "device",
+        "torch",
+    ):
         assert results.get(key) is not None, key
     assert results["torch"] == torch.__version__
     assert results["device"].startswith("cpu: ")
@@ -63,11 +96,13 @@ def test_bench_numbers_are_consistent(tiny_results):
         seconds = row["step_ms"] * results["timed_batches"] / 1e3
         assert row["tokens_per_s"] * seconds == pytest.approx(results["timed_tokens"], rel=1e-3)
     assert results["lightning_over_plain"] == pytest.approx(
-        results["lightning_epoch_s"] / results["plain_epoch_s"], rel=1e-3)
+        results["lightning_epoch_s"] / results["plain_epoch_s"], rel=1e-3
+    )
     assert results["lightning_epoch_batches"] == 3
     assert 0 < results["padding_efficiency_random"] <= results["padding_efficiency_bucketed"] <= 1
     assert results["lstm_over_gemm_peak"] == pytest.approx(
-        results["lstm_gflops"] / results["gemm_peak_gflops"], rel=1e-3)
+        results["lstm_gflops"] / results["gemm_peak_gflops"], rel=1e-3
+    )
     assert results["targets_met"]["avg_ch_over_lstm_hc"] == (results["avg_ch_over_lstm_hc"] <= 1.3)
 
 
@@ -108,11 +143,22 @@ def test_lstm_flops_count_padded_slots_forward_and_backward():
 
 
 def test_targets_are_checked_at_their_bounds():
-    met = bench.check_targets({"avg_ch_over_lstm_hc": 1.3, "lightning_over_plain": 1.1000001,
-                               "padding_efficiency_bucketed": 0.9, "lstm_gflops": 49.0,
-                               "gemm_peak_gflops": 100.0, "train_startup_s": None})
-    assert met == {"avg_ch_over_lstm_hc": True, "lightning_over_plain": False,
-                   "padding_efficiency_bucketed": True, "lstm_over_gemm_peak": False}
+    met = bench.check_targets(
+        {
+            "avg_ch_over_lstm_hc": 1.3,
+            "lightning_over_plain": 1.1000001,
+            "padding_efficiency_bucketed": 0.9,
+            "lstm_gflops": 49.0,
+            "gemm_peak_gflops": 100.0,
+            "train_startup_s": None,
+        }
+    )
+    assert met == {
+        "avg_ch_over_lstm_hc": True,
+        "lightning_over_plain": False,
+        "padding_efficiency_bucketed": True,
+        "lstm_over_gemm_peak": False,
+    }
 
 
 def test_bad_arguments_fail_in_one_line(capsys):
@@ -133,8 +179,19 @@ def test_json_values_are_finite_or_null():
 @pytest.mark.slow
 def test_train_startup_is_measured_at_the_first_training_step(tmp_path):
     """``python -m src.train`` really runs up to its first training step (the callback ends it)."""
-    args = bench.parse_args(["--data-dir", "none", "--embedding-dim", "8", "--hidden-size", "8",
-                             "data.source.n_train=120", "data.source.n_validation=40", "data.source.n_test=40"])
+    args = bench.parse_args(
+        [
+            "--data-dir",
+            "none",
+            "--embedding-dim",
+            "8",
+            "--hidden-size",
+            "8",
+            "data.source.n_train=120",
+            "data.source.n_validation=40",
+            "data.source.n_test=40",
+        ]
+    )
     args.data, _ = bench.data_overrides(args.data_dir)
     out = bench.measure_startup(args, torch.device("cpu"), tmp_path)
     assert (tmp_path / "first_step.txt").is_file()

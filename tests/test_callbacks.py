@@ -1,4 +1,5 @@
 """``TrainThroughput``: the training rate in results.json and ``train/tokens_per_s``."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace

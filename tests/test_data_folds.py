@@ -1,5 +1,6 @@
 """Cross-validation folds (data.folds=K data.fold=i): disjoint, covering, stratified, fixed by split_seed
 alone, part of the tokenized-data cache key; bad values are one-line errors naming the key."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -10,6 +11,7 @@ import pytest
 
 from src.data.datamodule import ConfigError, DataError, FilesDataModule, check_folds
 from src.data.sources import stratified_folds
+
 
 # 100 rows, unbalanced on purpose: 50 "a", 23 "b", 7 "c" in train.csv and 10 / 6 / 4 more in test.csv.
 # Row i reads "<class word> d<i // 10> e<i % 10>": unique, and every word occurs in many rows, so that
@@ -113,18 +115,21 @@ def test_the_fold_is_part_of_the_cache_key(folder, tmp_path):
 
 
 # --------------------------------------------------------------------------- bad values: one line naming the key
-@pytest.mark.parametrize("folds, fold, key", [
-    (None, 0, "data.fold=0"),          # a fold without folds
-    (1, 0, "data.folds"),              # fewer than 2 folds
-    (0, 0, "data.folds"),
-    (2.5, 0, "data.folds"),            # not an integer
-    ("ten", 0, "data.folds"),
-    (True, 0, "data.folds"),
-    (5, None, "data.folds=5 needs data.fold"),
-    (5, 5, "data.fold"),               # fold >= folds
-    (5, -1, "data.fold"),
-    (5, 1.5, "data.fold"),
-])
+@pytest.mark.parametrize(
+    "folds, fold, key",
+    [
+        (None, 0, "data.fold=0"),  # a fold without folds
+        (1, 0, "data.folds"),  # fewer than 2 folds
+        (0, 0, "data.folds"),
+        (2.5, 0, "data.folds"),  # not an integer
+        ("ten", 0, "data.folds"),
+        (True, 0, "data.folds"),
+        (5, None, "data.folds=5 needs data.fold"),
+        (5, 5, "data.fold"),  # fold >= folds
+        (5, -1, "data.fold"),
+        (5, 1.5, "data.fold"),
+    ],
+)
 def test_bad_fold_settings_are_one_line_config_errors(folds, fold, key):
     with pytest.raises(ConfigError) as info:
         check_folds(folds, fold)

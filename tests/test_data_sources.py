@@ -1,6 +1,7 @@
 """Data sources: local files in every format, Hub-shaped datasets through the Hub loader (offline, on
 local folders), label mapping, carved splits, evaluation with a checkpoint's tokenizer and classes,
 the tokenized-data cache, and the Hub data configs as Hydra composes them."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,14 @@ from src.data.datamodule import DataError, FilesDataModule, TextDataModule
 from src.data.sources import carve_splits, load_files, load_hub, natural_sorted
 
 REPO = Path(__file__).resolve().parents[1]
-ROWS = [("a fine film", "pos"), ("a dull film", "neg"), ("truly fine", "pos"), ("so dull", "neg"),
-        ("fine fine fine", "pos"), ("dull and long", "neg")]
+ROWS = [
+    ("a fine film", "pos"),
+    ("a dull film", "neg"),
+    ("truly fine", "pos"),
+    ("so dull", "neg"),
+    ("fine fine fine", "pos"),
+    ("dull and long", "neg"),
+]
 
 
 def write(path: Path, rows=ROWS, text="text", label="label") -> Path:
@@ -55,16 +62,21 @@ def module(tmp_path: Path, **kwargs) -> FilesDataModule:
 
 def decoded(dm: TextDataModule, split: str) -> list[tuple[str, str]]:
     data = dm.splits[split]
-    return [(" ".join(dm.tokenizer.id_to_token(int(i)) for i in ids), dm.label_names[int(y)])
-            for ids, y in zip(data.ids, data.labels)]
+    return [
+        (" ".join(dm.tokenizer.id_to_token(int(i)) for i in ids), dm.label_names[int(y)])
+        for ids, y in zip(data.ids, data.labels)
+    ]
 
 
 # --------------------------------------------------------------------------- local files
 @pytest.mark.parametrize("ext", [".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt"])
 def test_every_format_reads_the_same_examples(tmp_path, ext):
-    dm = module(tmp_path, train_file=str(write(tmp_path / f"train{ext}")),
-                validation_file=str(write(tmp_path / f"validation{ext}", ROWS[:2])),
-                test_file=str(write(tmp_path / f"test{ext}", ROWS[2:4])))
+    dm = module(
+        tmp_path,
+        train_file=str(write(tmp_path / f"train{ext}")),
+        validation_file=str(write(tmp_path / f"validation{ext}", ROWS[:2])),
+        test_file=str(write(tmp_path / f"test{ext}", ROWS[2:4])),
+    )
     dm.setup("fit")
     assert dm.label_names == ["neg", "pos"]  # string labels in sorted order
     assert decoded(dm, "train") == ROWS
@@ -84,8 +96,12 @@ def test_tsv_has_no_quoting_and_na_strings_stay_text(tmp_path):
 
 def test_labels_map_to_ids_in_a_stable_natural_order(tmp_path):
     rows = [(f"text {i}", label) for i, label in enumerate(["b", "10", "a", "2", "b", "10", "a", "2"])]
-    dm = module(tmp_path, train_file=str(write(tmp_path / "train.csv", rows)),
-                validation_file=str(write(tmp_path / "v.csv", rows)), test_file=str(write(tmp_path / "t.csv", rows)))
+    dm = module(
+        tmp_path,
+        train_file=str(write(tmp_path / "train.csv", rows)),
+        validation_file=str(write(tmp_path / "v.csv", rows)),
+        test_file=str(write(tmp_path / "t.csv", rows)),
+    )
     dm.setup()
     assert dm.label_names == ["2", "10", "a", "b"]
     assert dm.splits["train"].labels.tolist() == [3, 1, 2, 0, 3, 1, 2, 0]
@@ -94,8 +110,12 @@ def test_labels_map_to_ids_in_a_stable_natural_order(tmp_path):
 
 def test_integer_labels_that_do_not_start_at_zero(tmp_path):
     rows = [("good", 2), ("bad", 1), ("great", 2), ("awful", 1)]  # the Yelp CSV convention: 1, 2
-    dm = module(tmp_path, train_file=str(write(tmp_path / "train.csv", rows)),
-                validation_file=str(write(tmp_path / "v.csv", rows)), test_file=str(write(tmp_path / "t.csv", rows)))
+    dm = module(
+        tmp_path,
+        train_file=str(write(tmp_path / "train.csv", rows)),
+        validation_file=str(write(tmp_path / "v.csv", rows)),
+        test_file=str(write(tmp_path / "t.csv", rows)),
+    )
     dm.setup()
     assert dm.label_names == ["1", "2"]
     assert dm.splits["test"].labels.tolist() == [1, 0, 1, 0]
@@ -138,8 +158,13 @@ def test_carving_keeps_every_class_in_train():
 
 def test_missing_splits_are_carved_with_a_warning_for_test(tmp_path, caplog):
     rows = [(f"word{i} film", "pos" if i % 3 else "neg") for i in range(60)]
-    dm = module(tmp_path, train_file=str(write(tmp_path / "train.csv", rows)),
-                validation_fraction=0.2, test_fraction=0.1, split_seed=0)
+    dm = module(
+        tmp_path,
+        train_file=str(write(tmp_path / "train.csv", rows)),
+        validation_fraction=0.2,
+        test_fraction=0.1,
+        split_seed=0,
+    )
     with caplog.at_level(logging.INFO, logger="src.data.datamodule"):
         dm.setup()
     sizes = {s: len(d) for s, d in dm.splits.items()}
@@ -150,16 +175,23 @@ def test_missing_splits_are_carved_with_a_warning_for_test(tmp_path, caplog):
     texts = {split: {t for t, _ in decoded(dm, split)} for split in sizes}
     assert not texts["train"] & texts["validation"] and not texts["train"] & texts["test"]
     # the split depends on split_seed, not on the training seed
-    again = module(tmp_path, train_file=str(tmp_path / "train.csv"), validation_fraction=0.2, test_fraction=0.1,
-                   split_seed=0, seed=123)
+    again = module(
+        tmp_path,
+        train_file=str(tmp_path / "train.csv"),
+        validation_fraction=0.2,
+        test_fraction=0.1,
+        split_seed=0,
+        seed=123,
+    )
     again.setup()
     assert decoded(again, "test") == decoded(dm, "test")
 
 
 # --------------------------------------------------------------------------- evaluation with a checkpoint's vocabulary
 def test_a_test_file_alone_works_with_a_given_tokenizer_and_classes(tmp_path):
-    trained = module(tmp_path, train_file=str(write(tmp_path / "train.csv")), validation_fraction=0.34,
-                     test_fraction=0.34)
+    trained = module(
+        tmp_path, train_file=str(write(tmp_path / "train.csv")), validation_fraction=0.34, test_fraction=0.34
+    )
     trained.setup()
     new = [("fine", "pos"), ("unseen words here", "neg")]  # every "pos" training row holds "fine"
     only_test = module(tmp_path, test_file=str(write(tmp_path / "new.csv", new)), train_file=None)
@@ -173,8 +205,13 @@ def test_a_test_file_alone_works_with_a_given_tokenizer_and_classes(tmp_path):
 
 def test_given_class_names_read_integer_labels_as_positions(tmp_path):
     rows = [("what is x", 0), ("who is y", 1), ("where is z", 2)]
-    dm = module(tmp_path, train_file=str(write(tmp_path / "train.csv", rows * 4)),
-                label_names=["DESC", "HUM", "LOC"], validation_fraction=0.25, test_fraction=0.25)
+    dm = module(
+        tmp_path,
+        train_file=str(write(tmp_path / "train.csv", rows * 4)),
+        label_names=["DESC", "HUM", "LOC"],
+        validation_fraction=0.25,
+        test_fraction=0.25,
+    )
     dm.setup()
     assert dm.label_names == ["DESC", "HUM", "LOC"]
     assert dict(decoded(dm, "train"))["who is y"] == "HUM"
@@ -192,26 +229,33 @@ def test_integer_trained_classes_are_looked_up_by_name(tmp_path):
 # --------------------------------------------------------------------------- Hub loader, on Hub-shaped local folders
 def hub_folder(root: Path, name: str = "plain_text") -> Path:
     """A folder laid out like a Hub dataset repo: README with configs, parquet with ClassLabel features."""
-    features = datasets.Features({"text": datasets.Value("string"),
-                                  "label": datasets.ClassLabel(names=["neg", "pos", "mixed"])})
-    splits = {"train": [("good", 1), ("bad", 0), ("so so", 2)] * 10,
-              "validation": [("fine", 1), ("poor", 0), ("meh", 2)],
-              "test": [("unlabelled", -1)] * 3}  # like GLUE's test split
+    features = datasets.Features(
+        {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["neg", "pos", "mixed"])}
+    )
+    splits = {
+        "train": [("good", 1), ("bad", 0), ("so so", 2)] * 10,
+        "validation": [("fine", 1), ("poor", 0), ("meh", 2)],
+        "test": [("unlabelled", -1)] * 3,
+    }  # like GLUE's test split
     (root / name).mkdir(parents=True)
     for split, rows in splits.items():
-        ds = datasets.Dataset.from_dict({"text": [t for t, _ in rows], "label": [y for _, y in rows]},
-                                        features=features)
+        ds = datasets.Dataset.from_dict(
+            {"text": [t for t, _ in rows], "label": [y for _, y in rows]}, features=features
+        )
         ds.to_parquet(str(root / name / f"{split}-00000-of-00001.parquet"))
     (root / "README.md").write_text(
         "---\nconfigs:\n- config_name: plain_text\n  data_files:\n"
-        + "".join(f"  - split: {s}\n    path: {name}/{s}-*\n" for s in splits) + "---\n# test dataset\n")
+        + "".join(f"  - split: {s}\n    path: {name}/{s}-*\n" for s in splits)
+        + "---\n# test dataset\n"
+    )
     return root
 
 
 def test_hub_loader_reads_a_hub_shaped_folder_with_its_class_names(tmp_path):
     root = hub_folder(tmp_path / "repo")
-    raw = load_hub(str(root), "plain_text", splits={"train": "train", "test": "validation"},
-                   cache_dir=str(tmp_path / "hf"))
+    raw = load_hub(
+        str(root), "plain_text", splits={"train": "train", "test": "validation"}, cache_dir=str(tmp_path / "hf")
+    )
     assert list(raw) == ["train", "test"]  # their unlabelled test split is dropped
     assert raw["test"]["text"][:] == ["fine", "poor", "meh"]
     dm = TextDataModule(source=lambda: raw, name="hubby", cache_dir=None)
@@ -234,27 +278,54 @@ def test_hub_loader_default_split_mapping_and_unlabelled_rows(tmp_path):
 
 def test_hub_loader_respects_hf_datasets_offline(tmp_path):
     """An uncached Hub id with HF_DATASETS_OFFLINE=1: a quick one-line error, no network."""
-    code = ("from src.data.sources import load_hub, DataError\n"
-            "try:\n    load_hub('seq2vec-test/not-cached', cache_dir=%r)\n"
-            "except DataError as e:\n    print('DATAERROR', e)\n" % str(tmp_path / "hf"))
+    code = (
+        "from src.data.sources import load_hub, DataError\n"
+        f"try:\n    load_hub('seq2vec-test/not-cached', cache_dir={str(tmp_path / 'hf')!r})\n"
+        "except DataError as e:\n    print('DATAERROR', e)\n"
+    )
     env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "home")}
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert time.perf_counter() - start < 60
-    line = next(l for l in out.stdout.splitlines() if l.startswith("DATAERROR"))
+    line = next(row for row in out.stdout.splitlines() if row.startswith("DATAERROR"))
     assert "seq2vec-test/not-cached" in line and "HF_DATASETS_OFFLINE=1" in line
 
 
-@pytest.mark.parametrize("config, path, name, revision, text, label, splits", [
-    ("imdb", "stanfordnlp/imdb", "plain_text", None, "text", "label", {"train": "train", "test": "test"}),
-    ("ag_news", "fancyzhx/ag_news", None, None, "text", "label", {"train": "train", "test": "test"}),
-    ("sst2_phrases", "nyu-mll/glue", "sst2", None, "sentence", "label", {"train": "train", "test": "validation"}),
-    ("rotten_tomatoes", "cornell-movie-review-data/rotten_tomatoes", None, None, "text", "label",
-     {"train": "train", "validation": "validation", "test": "test"}),
-    ("yelp_polarity", "fancyzhx/yelp_polarity", "plain_text", None, "text", "label",
-     {"train": "train", "test": "test"}),
-    ("trec", "CogComp/trec", None, "refs/convert/parquet", "text", "coarse_label", {"train": "train", "test": "test"}),
-])
+@pytest.mark.parametrize(
+    "config, path, name, revision, text, label, splits",
+    [
+        ("imdb", "stanfordnlp/imdb", "plain_text", None, "text", "label", {"train": "train", "test": "test"}),
+        ("ag_news", "fancyzhx/ag_news", None, None, "text", "label", {"train": "train", "test": "test"}),
+        ("sst2_phrases", "nyu-mll/glue", "sst2", None, "sentence", "label", {"train": "train", "test": "validation"}),
+        (
+            "rotten_tomatoes",
+            "cornell-movie-review-data/rotten_tomatoes",
+            None,
+            None,
+            "text",
+            "label",
+            {"train": "train", "validation": "validation", "test": "test"},
+        ),
+        (
+            "yelp_polarity",
+            "fancyzhx/yelp_polarity",
+            "plain_text",
+            None,
+            "text",
+            "label",
+            {"train": "train", "test": "test"},
+        ),
+        (
+            "trec",
+            "CogComp/trec",
+            None,
+            "refs/convert/parquet",
+            "text",
+            "coarse_label",
+            {"train": "train", "test": "test"},
+        ),
+    ],
+)
 def test_hub_data_configs_compose_to_the_loader(config, path, name, revision, text, label, splits, monkeypatch):
     """``text``/``label``: the dataset's columns, renamed to ours (text, label) by the loader.
     The classic suite's configs: tests/test_data_suite.py."""
@@ -270,9 +341,16 @@ def test_hub_data_configs_compose_to_the_loader(config, path, name, revision, te
     assert (dm.text_column, dm.label_column, dm.max_length) == ("text", "label", 256)
     assert str(dm.cache_dir) == "/tmp/seq2vec-test-cache"
     calls = {}
-    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: calls.update(args=a, kwargs=k) or
-                        datasets.DatasetDict({s: datasets.Dataset.from_dict({text: ["x"], label: [0]})
-                                              for s in set(splits.values())}))
+    monkeypatch.setattr(
+        datasets,
+        "load_dataset",
+        lambda *a, **k: (
+            calls.update(args=a, kwargs=k)
+            or datasets.DatasetDict(
+                {s: datasets.Dataset.from_dict({text: ["x"], label: [0]}) for s in set(splits.values())}
+            )
+        ),
+    )
     raw = dm.source()  # the real loader, with load_dataset stubbed out: no network
     assert calls["args"] == (path, name) and calls["kwargs"]["revision"] == revision
     assert sorted(raw) == sorted(splits)
@@ -281,8 +359,13 @@ def test_hub_data_configs_compose_to_the_loader(config, path, name, revision, te
 
 def test_hub_loader_renames_the_columns_it_keeps(tmp_path):
     root = hub_folder(tmp_path / "repo")
-    raw = load_hub(str(root), "plain_text", splits={"train": "train"}, columns={"sentence": "text", "y": "label"},
-                   cache_dir=str(tmp_path / "hf"))
+    raw = load_hub(
+        str(root),
+        "plain_text",
+        splits={"train": "train"},
+        columns={"sentence": "text", "y": "label"},
+        cache_dir=str(tmp_path / "hf"),
+    )
     assert raw["train"].column_names == ["sentence", "y"]
     assert raw["train"].features["y"].names == ["neg", "pos", "mixed"]  # the ClassLabel survives
     with pytest.raises(DataError, match=r"no column 'title' \(columns: text, label\); set data.source.columns"):
@@ -293,8 +376,11 @@ def test_files_config_and_the_cache_dir_default(monkeypatch, tmp_path):
     GlobalHydra.instance().clear()
     monkeypatch.delenv("SEQ2VEC_CACHE", raising=False)
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=["data=files", f"data.train_file={tmp_path}/mr/train.csv", "logger=none"],
-                      return_hydra_config=True)
+        cfg = compose(
+            "train",
+            overrides=["data=files", f"data.train_file={tmp_path}/mr/train.csv", "logger=none"],
+            return_hydra_config=True,
+        )
     HydraConfig.instance().set_config(cfg)
     import hydra
 
@@ -305,8 +391,13 @@ def test_files_config_and_the_cache_dir_default(monkeypatch, tmp_path):
 
 # --------------------------------------------------------------------------- cache
 def cached_module(tmp_path: Path, **kwargs) -> FilesDataModule:
-    return FilesDataModule(train_file=str(tmp_path / "train.csv"), cache_dir=str(tmp_path / "cache"),
-                           validation_fraction=0.25, test_fraction=0.25, **kwargs)
+    return FilesDataModule(
+        train_file=str(tmp_path / "train.csv"),
+        cache_dir=str(tmp_path / "cache"),
+        validation_fraction=0.25,
+        test_fraction=0.25,
+        **kwargs,
+    )
 
 
 def test_second_run_reads_the_cache_without_tokenizing(tmp_path, monkeypatch):
@@ -379,8 +470,13 @@ def test_a_write_killed_midway_leaves_no_cache_file(tmp_path, monkeypatch):
 
 def test_truncation_to_max_length(tmp_path, caplog):
     rows = [("one two three four five six", "pos"), ("short", "neg")] * 4
-    dm = module(tmp_path, train_file=str(write(tmp_path / "train.csv", rows)), max_length=3,
-                validation_fraction=0.25, test_fraction=0.25)
+    dm = module(
+        tmp_path,
+        train_file=str(write(tmp_path / "train.csv", rows)),
+        max_length=3,
+        validation_fraction=0.25,
+        test_fraction=0.25,
+    )
     with caplog.at_level(logging.INFO):
         dm.setup()
     assert dm.splits["train"].lengths.max() == 3

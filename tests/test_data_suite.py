@@ -2,6 +2,7 @@
 config composes to its Hub source (never loaded: no network in tests), reads a local folder instead with
 data.data_dir, and the benchmark sweeps every summarizer x the sets found x 3 seeds, each set with its own
 validation-chosen settings."""
+
 from __future__ import annotations
 
 import logging
@@ -24,33 +25,78 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 # config: (Hub id, config name, revision, splits ours: theirs, columns ours: theirs, trained on)
 HUB = {
-    "mr": ("cornell-movie-review-data/rotten_tomatoes", None, None,
-           {"train": "train", "validation": "validation", "test": "test"}, {"text": "text", "label": "label"}),
+    "mr": (
+        "cornell-movie-review-data/rotten_tomatoes",
+        None,
+        None,
+        {"train": "train", "validation": "validation", "test": "test"},
+        {"text": "text", "label": "label"},
+    ),
     "cr": ("SetFit/SentEval-CR", None, None, {"train": "train", "test": "test"}, {"text": "text", "label": "label"}),
-    "subj": ("SetFit/subj", None, "f3c1162e678417f664d76b21864fdb87b0615fcf", {"train": "train", "test": "test"},
-             {"text": "text", "label": "label"}),
+    "subj": (
+        "SetFit/subj",
+        None,
+        "f3c1162e678417f664d76b21864fdb87b0615fcf",
+        {"train": "train", "test": "test"},
+        {"text": "text", "label": "label"},
+    ),
     "mpqa": ("jxm/mpqa", None, None, {"train": "train", "test": "test"}, {"text": "sentence", "label": "label"}),
-    "sst2": ("SetFit/sst2", None, "00ea8ccb7a54b4e3780a3e51aa3f80361ff849c0",
-             {"train": "train", "validation": "validation", "test": "test"}, {"text": "text", "label": "label"}),
-    "sst5": ("SetFit/sst5", None, "e51bdcd8cd3a30da231967c1a249ba59361279a3",
-             {"train": "train", "validation": "validation", "test": "test"}, {"text": "text", "label": "label"}),
-    "trec": ("CogComp/trec", None, "refs/convert/parquet", {"train": "train", "test": "test"},
-             {"text": "text", "label": "coarse_label"}),
-    "sst2_phrases": ("nyu-mll/glue", "sst2", None, {"train": "train", "test": "validation"},
-                     {"text": "sentence", "label": "label"}),
-    "rotten_tomatoes": ("cornell-movie-review-data/rotten_tomatoes", None, None,
-                        {"train": "train", "validation": "validation", "test": "test"},
-                        {"text": "text", "label": "label"}),
+    "sst2": (
+        "SetFit/sst2",
+        None,
+        "00ea8ccb7a54b4e3780a3e51aa3f80361ff849c0",
+        {"train": "train", "validation": "validation", "test": "test"},
+        {"text": "text", "label": "label"},
+    ),
+    "sst5": (
+        "SetFit/sst5",
+        None,
+        "e51bdcd8cd3a30da231967c1a249ba59361279a3",
+        {"train": "train", "validation": "validation", "test": "test"},
+        {"text": "text", "label": "label"},
+    ),
+    "trec": (
+        "CogComp/trec",
+        None,
+        "refs/convert/parquet",
+        {"train": "train", "test": "test"},
+        {"text": "text", "label": "coarse_label"},
+    ),
+    "sst2_phrases": (
+        "nyu-mll/glue",
+        "sst2",
+        None,
+        {"train": "train", "test": "validation"},
+        {"text": "sentence", "label": "label"},
+    ),
+    "rotten_tomatoes": (
+        "cornell-movie-review-data/rotten_tomatoes",
+        None,
+        None,
+        {"train": "train", "validation": "validation", "test": "test"},
+        {"text": "text", "label": "label"},
+    ),
 }
-CLASSES = {"mr": 2, "cr": 2, "subj": 2, "mpqa": 2, "sst2": 2, "sst5": 5, "trec": 6, "sst2_phrases": 2,
-           "rotten_tomatoes": 2}
+CLASSES = {
+    "mr": 2,
+    "cr": 2,
+    "subj": 2,
+    "mpqa": 2,
+    "sst2": 2,
+    "sst5": 5,
+    "trec": 6,
+    "sst2_phrases": 2,
+    "rotten_tomatoes": 2,
+}
 
 
 @pytest.fixture(autouse=True)
 def no_hub(monkeypatch):
     """Nothing here may reach the Hub: a call to load_dataset fails the test."""
+
     def forbidden(*args, **kwargs):
         raise AssertionError(f"load_dataset called in a test: {args}")
+
     monkeypatch.setattr(datasets, "load_dataset", forbidden)
 
 
@@ -60,8 +106,10 @@ def write_set(folder: Path, classes: int, validation: bool = True) -> Path:
     words = ["good", "bad", "what", "who", "where", "fine"]
 
     def rows(n, offset):
-        return "text,label\n" + "".join(f"{words[i % classes]} film number {offset + i},{i % classes}\n"
-                                        for i in range(n))
+        return "text,label\n" + "".join(
+            f"{words[i % classes]} film number {offset + i},{i % classes}\n" for i in range(n)
+        )
+
     (folder / "train.csv").write_text(rows(classes * 8, 0))
     if validation:
         (folder / "validation.csv").write_text(rows(classes * 2, 1000))
@@ -88,10 +136,13 @@ def test_each_config_composes_to_its_hub_source(config, train_config, monkeypatc
     assert isinstance(dm, TextDataModule) and dm.name == config
     # the real loader with load_dataset stubbed: the call and the renaming, no network
     calls = {}
-    theirs = {split: datasets.Dataset.from_dict({columns["text"]: ["a text"], columns["label"]: [0], "extra": [1]})
-              for split in set(splits.values())}
-    monkeypatch.setattr(datasets, "load_dataset",
-                        lambda *a, **k: calls.update(args=a, kwargs=k) or datasets.DatasetDict(theirs))
+    theirs = {
+        split: datasets.Dataset.from_dict({columns["text"]: ["a text"], columns["label"]: [0], "extra": [1]})
+        for split in set(splits.values())
+    }
+    monkeypatch.setattr(
+        datasets, "load_dataset", lambda *a, **k: calls.update(args=a, kwargs=k) or datasets.DatasetDict(theirs)
+    )
     raw = dm.source()
     assert calls["args"] == (path, name) and calls["kwargs"]["revision"] == revision
     assert sorted(raw) == sorted(splits) and all(ds.column_names == ["text", "label"] for ds in raw.values())
@@ -150,8 +201,10 @@ def test_benchmark_with_a_data_root_runs_the_sets_found_and_names_the_missing(tr
         assert cfg.hydra.sweeper.params.data == "mr,trec"
         assert cfg.hydra.sweeper.params.data == "mr,trec"  # evaluated again: logged once
     lines = [r.getMessage() for r in caplog.records if r.name == "src.data.suite"]
-    assert lines == [f"benchmark.data_root={tmp_path}: running mr, trec; missing cr, subj, mpqa, sst2, sst5 "
-                     f"(no <set>/train.csv there)"]
+    assert lines == [
+        f"benchmark.data_root={tmp_path}: running mr, trec; missing cr, subj, mpqa, sst2, sst5 "
+        f"(no <set>/train.csv there)"
+    ]
     assert cfg.data.data_dir == str(tmp_path / "trec")
     dm = hydra.utils.instantiate(cfg.data, cache_dir=None)
     dm.setup("fit")  # reads the folder, not the Hub
@@ -161,8 +214,10 @@ def test_benchmark_with_a_data_root_runs_the_sets_found_and_names_the_missing(tr
 def test_benchmark_data_root_without_any_set_is_a_one_line_error(train_config, tmp_path):
     with pytest.raises(ConfigError) as info:
         sweep_sets(tmp_path)
-    assert str(info.value) == (f"benchmark.data_root={tmp_path} holds none of the sets mr, cr, subj, mpqa, "
-                               f"sst2, sst5, trec (expected <set>/train.csv in it)")
+    assert str(info.value) == (
+        f"benchmark.data_root={tmp_path} holds none of the sets mr, cr, subj, mpqa, "
+        f"sst2, sst5, trec (expected <set>/train.csv in it)"
+    )
     cfg = train_config("experiment=benchmark", f"benchmark.data_root={tmp_path / 'absent'}")
     with pytest.raises(Exception) as info:
         _ = cfg.hydra.sweeper.params.data
@@ -173,25 +228,51 @@ def test_benchmark_data_root_without_any_set_is_a_one_line_error(train_config, t
 @pytest.mark.slow
 def test_benchmark_data_root_without_any_set_on_the_command_line(tmp_path):
     """The multirun evaluates its sweep before any job: still one line, exit status 2, no traceback."""
-    out = subprocess.run([sys.executable, "-m", "src.train", "-m", "experiment=benchmark", "logger=none",
-                          f"benchmark.data_root={tmp_path}", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
-                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "src.train",
+            "-m",
+            "experiment=benchmark",
+            "logger=none",
+            f"benchmark.data_root={tmp_path}",
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 2, out.stderr[-2000:]
     errors = [line for line in out.stderr.splitlines() if line.strip() and "Warning" not in line]
-    assert errors == [f"error: benchmark.data_root={tmp_path} holds none of the sets mr, cr, subj, mpqa, "
-                      f"sst2, sst5, trec (expected <set>/train.csv in it)"], out.stderr[-2000:]
+    assert errors == [
+        f"error: benchmark.data_root={tmp_path} holds none of the sets mr, cr, subj, mpqa, "
+        f"sst2, sst5, trec (expected <set>/train.csv in it)"
+    ], out.stderr[-2000:]
 
 
 # --------------------------------------------------------------------------- each set's own settings
-MR_SETTINGS = {"dim": 300, "embedding_dropout": 0.5, "head_dropout": 0.5, "fused": True, "max_epochs": 30,
-               "patience": 6}
+MR_SETTINGS = {
+    "dim": 300,
+    "embedding_dropout": 0.5,
+    "head_dropout": 0.5,
+    "fused": True,
+    "max_epochs": 30,
+    "patience": 6,
+}
 TREC_SETTINGS = {**MR_SETTINGS, "max_epochs": 50, "patience": 8}
 
 
 def settings(cfg) -> dict:
-    return {"dim": cfg.model.embedding.dim, "embedding_dropout": cfg.model.embedding.dropout,
-            "head_dropout": cfg.model.head.dropout, "fused": cfg.model.optimizer.fused,
-            "max_epochs": cfg.trainer.max_epochs, "patience": cfg.callbacks.early_stopping.patience}
+    return {
+        "dim": cfg.model.embedding.dim,
+        "embedding_dropout": cfg.model.embedding.dropout,
+        "head_dropout": cfg.model.head.dropout,
+        "fused": cfg.model.optimizer.fused,
+        "max_epochs": cfg.trainer.max_epochs,
+        "patience": cfg.callbacks.early_stopping.patience,
+    }
 
 
 @pytest.mark.parametrize("data", SUITE)
@@ -201,8 +282,10 @@ def test_benchmark_applies_each_sets_own_settings(data, train_config):
 
 
 def test_benchmark_applies_a_summarizers_own_setting_on_its_set(train_config):
-    decays = {s: train_config("experiment=benchmark", "data=trec", f"summarizer={s}").model.optimizer.weight_decay
-              for s in summarizer_names()}
+    decays = {
+        s: train_config("experiment=benchmark", "data=trec", f"summarizer={s}").model.optimizer.weight_decay
+        for s in summarizer_names()
+    }
     assert decays.pop("bilstm") == 0.0  # conf/tuned/trec/bilstm.yaml
     assert set(decays.values()) == {0.01}
     assert train_config("experiment=benchmark", "data=mr", "summarizer=bilstm").model.optimizer.weight_decay == 0.01
@@ -220,8 +303,10 @@ def test_per_set_experiments_keep_their_settings_and_match_the_benchmarks(experi
     bench = train_config("experiment=benchmark", f"data={experiment}", "summarizer=bilstm")
     for part in ("model", "trainer", "callbacks"):
         assert OmegaConf.to_container(bench[part]) == OmegaConf.to_container(cfg[part]), part
-    plain = train_config(f"data.data_dir={tmp_path}", "data=files", f"data.name={experiment}",
-                         "summarizer=bilstm")
-    overridden = {k for k in ("model", "trainer", "callbacks")
-                  if OmegaConf.to_container(plain[k]) != OmegaConf.to_container(cfg[k])}
+    plain = train_config(f"data.data_dir={tmp_path}", "data=files", f"data.name={experiment}", "summarizer=bilstm")
+    overridden = {
+        k
+        for k in ("model", "trainer", "callbacks")
+        if OmegaConf.to_container(plain[k]) != OmegaConf.to_container(cfg[k])
+    }
     assert overridden == {"model", "trainer", "callbacks"}  # the experiment still changes all three

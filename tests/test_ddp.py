@@ -1,5 +1,6 @@
 """``trainer=ddp``: two CPU processes over gloo train like one process, sync their metrics, and only
 rank 0 writes results.json and the W&B run. Plus the Hydra plumbing that makes DDP sweep-safe."""
+
 from __future__ import annotations
 
 import ast
@@ -16,10 +17,21 @@ from tests.helpers import REPO, compose_train_config
 
 # An easy, bag-of-words version of the built-in task, so one epoch gets well above chance (0.5):
 # every example is order-free, sentences are short, the model is the plain mean of embeddings.
-LEARNABLE = ["summarizer=mean", "trainer.max_epochs=1", "data.source.n_train=2000", "data.source.n_validation=200",
-             "data.source.n_test=200", "data.source.order_dependent_fraction=0", "data.source.long_range_fraction=0",
-             "data.source.max_length=12", "model.embedding.dim=16", "model.head.width=16",
-             "model.embedding.dropout=0", "model.head.dropout=0", "model.optimizer.lr=0.03"]
+LEARNABLE = [
+    "summarizer=mean",
+    "trainer.max_epochs=1",
+    "data.source.n_train=2000",
+    "data.source.n_validation=200",
+    "data.source.n_test=200",
+    "data.source.order_dependent_fraction=0",
+    "data.source.long_range_fraction=0",
+    "data.source.max_length=12",
+    "model.embedding.dim=16",
+    "model.head.width=16",
+    "model.embedding.dropout=0",
+    "model.head.dropout=0",
+    "model.optimizer.lr=0.03",
+]
 # Same examples per epoch and same effective batch (2 ranks x 8 = 16), hence the same number of
 # updates; the batches themselves differ, so the two runs differ like two seeds do. Single-process
 # test accuracy over seeds 0, 1, 2 of this setting: 0.76, 0.735, 0.795.
@@ -45,11 +57,28 @@ def synced_metrics(log_file: Path, rank: int) -> dict:
 def test_two_cpu_processes_train_like_one_and_only_rank0_writes(tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
-    proc = subprocess.run([sys.executable, "-m", "src.train", *LEARNABLE, "trainer=ddp", "data.batch_size=8",
-                           "logger=wandb", f"hydra.run.dir={out}"], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "src.train",
+            *LEARNABLE,
+            "trainer=ddp",
+            "data.batch_size=8",
+            "logger=wandb",
+            f"hydra.run.dir={out}",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
-    assert "Starting with 2 processes" in proc.stdout + proc.stderr and "distributed_backend=gloo" in proc.stdout + proc.stderr
+    assert (
+        "Starting with 2 processes" in proc.stdout + proc.stderr
+        and "distributed_backend=gloo" in proc.stdout + proc.stderr
+    )
 
     # Metrics are synced: rank 1 (its own log) ends with exactly rank 0's numbers, train/loss
     # included, although each rank trained on different batches.
@@ -90,8 +119,15 @@ def test_child_ranks_rerun_this_job_alone_not_the_sweep(tmp_path):
     finally:
         sys.argv = saved_argv
     assert cwd == str(REPO)
-    assert command[3:] == ["--config-name=train", "summarizer=rnn", "trainer=ddp", "model.optimizer.lr=0.01",
-                           f'hydra.run.dir="{job_dir}"', "hydra.job.name=train_rank1", "hydra.output_subdir=null"]
+    assert command[3:] == [
+        "--config-name=train",
+        "summarizer=rnn",
+        "trainer=ddp",
+        "model.optimizer.lr=0.01",
+        f'hydra.run.dir="{job_dir}"',
+        "hydra.job.name=train_rank1",
+        "hydra.output_subdir=null",
+    ]
 
 
 def test_end_of_a_ddp_job_forgets_its_ranks_and_rendezvous(monkeypatch):

@@ -137,8 +137,9 @@ def test_under_overfit_batches_the_training_batches_are_the_same_every_epoch(tra
     datamodule.setup("fit")
 
     def first_batches(overfit_batches: int, epoch: int) -> list[list[int]]:
-        datamodule.trainer = SimpleNamespace(overfit_batches=overfit_batches, world_size=1, global_rank=0,
-                                             is_global_zero=False, loggers=[])
+        datamodule.trainer = SimpleNamespace(
+            overfit_batches=overfit_batches, world_size=1, global_rank=0, is_global_zero=False, loggers=[]
+        )
         loader = datamodule.train_dataloader()
         loader.batch_sampler.set_epoch(epoch)
         return [list(batch) for batch in list(loader.batch_sampler)[:3]]

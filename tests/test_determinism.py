@@ -1,5 +1,6 @@
 """Same seed and config -> identical results.json; another seed -> other numbers; data order and
 dropout depend only on (seed, epoch), which is what makes a resumed run replay an uninterrupted one."""
+
 from __future__ import annotations
 
 import csv
@@ -16,9 +17,18 @@ from src.checkpointing import ResumableTraining, seed_epoch
 from src.data.batching import BucketBatchSampler
 from tests.helpers import compose_train_config
 
-SMALL = ["logger=none", "summarizer=lstm_h", "data.source.n_train=300", "data.source.n_validation=100",
-         "data.source.n_test=100", "summarizer.hidden_size=16", "model.embedding.dim=16", "model.head.width=16",
-         "trainer.max_epochs=2", "data.source.seed=0"]  # the data stays fixed: only the model's seed varies
+SMALL = [
+    "logger=none",
+    "summarizer=lstm_h",
+    "data.source.n_train=300",
+    "data.source.n_validation=100",
+    "data.source.n_test=100",
+    "summarizer.hidden_size=16",
+    "model.embedding.dim=16",
+    "model.head.width=16",
+    "trainer.max_epochs=2",
+    "data.source.seed=0",
+]  # the data stays fixed: only the model's seed varies
 METRIC_KEYS = ("test/acc", "test/f1", "val/acc_best", "test/acc_order_dependent", "test/acc_order_free", "epochs")
 
 
@@ -81,8 +91,13 @@ def _sampler_batches(run: Path, seed: int, epoch: int) -> list[list[int]]:
     cfg = compose_train_config(SMALL + [f"seed={seed}"], run)
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")
-    sampler = BucketBatchSampler(datamodule.splits["train"].lengths, datamodule.batch_size, shuffle=True, seed=seed,
-                                 bucketing=datamodule.bucketing)
+    sampler = BucketBatchSampler(
+        datamodule.splits["train"].lengths,
+        datamodule.batch_size,
+        shuffle=True,
+        seed=seed,
+        bucketing=datamodule.bucketing,
+    )
     sampler.set_epoch(epoch)
     return list(sampler)
 

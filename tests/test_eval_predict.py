@@ -1,4 +1,5 @@
 """``src.eval`` and ``src.predict``: a trained checkpoint applied to other data and to raw text."""
+
 from __future__ import annotations
 
 import csv
@@ -18,15 +19,23 @@ from src.predict import InputError, predict_texts, read_texts
 from tests.helpers import CONF_DIR, REPO, compose_train_config
 
 DATA = ["data.source.n_train=300", "data.source.n_validation=100", "data.source.n_test=100"]
-SMALL = ["logger=none", "summarizer=lstm_h", *DATA, "summarizer.hidden_size=16", "model.embedding.dim=16",
-         "model.head.width=16", "trainer.max_epochs=1"]
+SMALL = [
+    "logger=none",
+    "summarizer=lstm_h",
+    *DATA,
+    "summarizer.hidden_size=16",
+    "model.embedding.dim=16",
+    "model.head.width=16",
+    "trainer.max_epochs=1",
+]
 SEED = 3  # not the default 0: src.eval must take the seed (and so the built-in data) from the checkpoint
 TEST_METRICS = ("test/acc", "test/f1", "test/acc_order_dependent", "test/acc_order_free")
 
 
 def compose(config_name: str, overrides: list[str], output_dir: Path):
     """The config `python -m src.<config_name> <overrides>` runs with, without the hydra node."""
-    from hydra import compose as hydra_compose, initialize_config_dir
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
 
@@ -58,8 +67,13 @@ def trained(tmp_path_factory):
 @pytest.mark.slow
 def test_eval_cli_repeats_the_training_runs_test_metrics(trained, tmp_path):
     results, ckpt = trained
-    proc = subprocess.run([sys.executable, "-m", "src.eval", f"ckpt_path={ckpt}", *DATA, f"hydra.run.dir={tmp_path}"],
-                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "src.eval", f"ckpt_path={ckpt}", *DATA, f"hydra.run.dir={tmp_path}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     scored = json.loads((tmp_path / "results.json").read_text())
     assert scored["seed"] == SEED and scored["examples"] == 100 and scored["split"] == "test"
@@ -79,8 +93,9 @@ def test_eval_reads_a_test_file_alone_with_the_checkpoints_tokenizer_and_labels(
     path = tmp_path / "only_test.csv"
     with open(path, "w", newline="") as f:
         csv.writer(f).writerows([("text", "label", "subset"), *rows])
-    cfg = compose("eval", [f"ckpt_path={ckpt}", "data=files", f"data.test_file={path}", "data.cache_dir=null"],
-                  tmp_path / "run")
+    cfg = compose(
+        "eval", [f"ckpt_path={ckpt}", "data=files", f"data.test_file={path}", "data.cache_dir=null"], tmp_path / "run"
+    )
     scored = evaluate(cfg)
     assert scored["data"] == "only_test" and scored["examples"] == 100
     for key in TEST_METRICS:
@@ -90,8 +105,9 @@ def test_eval_reads_a_test_file_alone_with_the_checkpoints_tokenizer_and_labels(
     # a label the model does not know is a one-line error naming it and its row
     with open(path, "a", newline="") as f:
         csv.writer(f).writerow(("a new text .", "neutral", "order_free"))
-    cfg = compose("eval", [f"ckpt_path={ckpt}", "data=files", f"data.test_file={path}", "data.cache_dir=null"],
-                  tmp_path / "run2")
+    cfg = compose(
+        "eval", [f"ckpt_path={ckpt}", "data=files", f"data.test_file={path}", "data.cache_dir=null"], tmp_path / "run2"
+    )
     with pytest.raises(ValueError) as error:
         evaluate(cfg)
     assert type(error.value).__name__ == "DataError" and "'neutral'" in str(error.value)
@@ -142,8 +158,9 @@ def test_predict_entry_writes_one_json_line_per_input_row(trained, tmp_path):
 
     _, ckpt = trained
     (tmp_path / "in.csv").write_text('text,id\n"the plot was good .",1\n,2\nzqxv,3\n')
-    cfg = compose("predict", [f"ckpt_path={ckpt}", f"input={tmp_path / 'in.csv'}", f"output={tmp_path / 'out.jsonl'}"],
-                  tmp_path)
+    cfg = compose(
+        "predict", [f"ckpt_path={ckpt}", f"input={tmp_path / 'in.csv'}", f"output={tmp_path / 'out.jsonl'}"], tmp_path
+    )
     predict(cfg)
     lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [(r["line"], r["text"]) for r in lines] == [(1, "the plot was good ."), (2, ""), (3, "zqxv")]
@@ -156,8 +173,13 @@ def test_predict_entry_writes_one_json_line_per_input_row(trained, tmp_path):
 @pytest.mark.slow
 def test_predict_cli_prints_only_json_lines(trained):
     _, ckpt = trained
-    proc = subprocess.run([sys.executable, "-m", "src.predict", f"ckpt_path={ckpt}", "text='not good , but great .'"],
-                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "src.predict", f"ckpt_path={ckpt}", "text='not good , but great .'"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     (line,) = proc.stdout.splitlines()
     record = json.loads(line)
@@ -168,8 +190,13 @@ def test_predict_cli_prints_only_json_lines(trained):
 def test_missing_checkpoint_is_a_one_line_error(tmp_path):
     for module in ("src.predict", "src.eval"):
         args = [f"ckpt_path={tmp_path / 'nope.ckpt'}"] + (["text=hi"] if module == "src.predict" else [])
-        proc = subprocess.run([sys.executable, "-m", module, *args, f"hydra.run.dir={tmp_path / 'run'}"], cwd=REPO,
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", module, *args, f"hydra.run.dir={tmp_path / 'run'}"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 2 and proc.stdout == ""
         assert proc.stderr.strip().splitlines() == [f"error: checkpoint not found: {tmp_path / 'nope.ckpt'}"]
 
@@ -181,12 +208,20 @@ def test_incompatible_checkpoints_are_one_line_errors(trained, tmp_path):
     torch.save({"weights": 1}, tmp_path / "foreign.ckpt")
     torch.save({**good, "seq2vec": {}}, tmp_path / "no_tokenizer.ckpt")
     torch.save({**good, "hyper_parameters": {**good["hyper_parameters"], "vocab_size": 7}}, tmp_path / "resized.ckpt")
-    torch.save({**good, "hyper_parameters": {**good["hyper_parameters"],
-                                             "summarizer": {"_target_": "src.summarizers.Transformer"}}},
-               tmp_path / "unknown.ckpt")
-    expected = {"garbage": "is unreadable", "foreign": "is not a Lightning checkpoint",
-                "no_tokenizer": "has no tokenizer", "resized": "does not fit this model: embedding.weight has shape",
-                "unknown": "cannot rebuild its model"}
+    torch.save(
+        {
+            **good,
+            "hyper_parameters": {**good["hyper_parameters"], "summarizer": {"_target_": "src.summarizers.Transformer"}},
+        },
+        tmp_path / "unknown.ckpt",
+    )
+    expected = {
+        "garbage": "is unreadable",
+        "foreign": "is not a Lightning checkpoint",
+        "no_tokenizer": "has no tokenizer",
+        "resized": "does not fit this model: embedding.weight has shape",
+        "unknown": "cannot rebuild its model",
+    }
     for name, message in expected.items():
         with pytest.raises(CheckpointError) as error:
             load_classifier(tmp_path / f"{name}.ckpt")
@@ -197,8 +232,13 @@ def test_incompatible_checkpoints_are_one_line_errors(trained, tmp_path):
 @pytest.mark.slow
 def test_incompatible_checkpoint_on_the_command_line(tmp_path):
     (tmp_path / "garbage.ckpt").write_bytes(b"this is not a checkpoint")
-    proc = subprocess.run([sys.executable, "-m", "src.predict", f"ckpt_path={tmp_path / 'garbage.ckpt'}", "text=hi"],
-                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "src.predict", f"ckpt_path={tmp_path / 'garbage.ckpt'}", "text=hi"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "garbage.ckpt is unreadable" in errors[0]

@@ -1,9 +1,9 @@
 """docs/extending.md, done for real: a new summarizer is one class plus one YAML file, and the
 registry, the configs and the contract checks take it with no other edit."""
+
 from __future__ import annotations
 
 import shutil
-import sys
 import textwrap
 
 import hydra
@@ -28,7 +28,7 @@ class FirstLastSummarizer(Summarizer):
         return torch.cat([x[:, 0], gather_last(x, lengths)], dim=-1)
 '''
 
-YAML = '''
+YAML = """
 # @package _global_
 summarizer_info:
   family: reference
@@ -36,7 +36,7 @@ summarizer_info:
   about: "[first; last] word vector: a control that reads two words."
 summarizer:
   _target_: my_summarizers.FirstLastSummarizer
-'''
+"""
 
 
 def test_one_class_and_one_yaml_file_make_a_summarizer(tmp_path, monkeypatch):

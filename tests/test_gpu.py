@@ -1,4 +1,5 @@
 """CUDA checks (skipped without a GPU): the cuDNN paths keep the contract and avg_ch stays exact."""
+
 from __future__ import annotations
 
 import pytest
@@ -40,10 +41,18 @@ def test_avg_ch_on_cuda_uses_the_recompute_path_and_matches_the_reference():
         torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: MeanSummarizer(E), lambda: RNNSummarizer(E, H), lambda: LSTMSummarizer(E, H, state="h"),
-    lambda: LSTMSummarizer(E, H, state="c"), lambda: LSTMSummarizer(E, H, state="hc"),
-    lambda: BiLSTMSummarizer(E, H), lambda: AvgCHSummarizer(E, H)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: MeanSummarizer(E),
+        lambda: RNNSummarizer(E, H),
+        lambda: LSTMSummarizer(E, H, state="h"),
+        lambda: LSTMSummarizer(E, H, state="c"),
+        lambda: LSTMSummarizer(E, H, state="hc"),
+        lambda: BiLSTMSummarizer(E, H),
+        lambda: AvgCHSummarizer(E, H),
+    ],
+)
 def test_padding_invariance_on_cuda(make):
     torch.manual_seed(1)
     model = make().cuda().eval()
@@ -53,12 +62,13 @@ def test_padding_invariance_on_cuda(make):
         x[b, n:] = 30.0 * torch.rand_like(x[b, n:]) + 2.0
     out = model(x, torch.tensor(lengths, device="cuda"))
     for b, n in enumerate(lengths):
-        alone = model(x[b:b + 1, :n], torch.tensor([n], device="cuda"))
-        torch.testing.assert_close(out[b:b + 1], alone, atol=1e-5, rtol=0)
+        alone = model(x[b : b + 1, :n], torch.tensor([n], device="cuda"))
+        torch.testing.assert_close(out[b : b + 1], alone, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("make", [lambda: LSTMSummarizer(E, H, state="hc"), lambda: AvgCHSummarizer(E, H),
-                                  lambda: BiLSTMSummarizer(E, H)])
+@pytest.mark.parametrize(
+    "make", [lambda: LSTMSummarizer(E, H, state="hc"), lambda: AvgCHSummarizer(E, H), lambda: BiLSTMSummarizer(E, H)]
+)
 def test_bf16_autocast_runs_and_stays_close(make):
     torch.manual_seed(2)
     model = make().cuda()

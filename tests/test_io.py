@@ -1,4 +1,5 @@
 """``write_json_atomic``: what every results.json goes through."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,9 @@ from src.utils.io import current_umask, write_json_atomic
 def test_writes_plain_json_with_the_permissions_of_a_normal_file(tmp_path):
     old = os.umask(0o022)
     try:
-        path = write_json_atomic(tmp_path / "sub" / "results.json",
-                                 {"test/acc": torch.tensor(0.75), "loss": math.nan, "n": 3})
+        path = write_json_atomic(
+            tmp_path / "sub" / "results.json", {"test/acc": torch.tensor(0.75), "loss": math.nan, "n": 3}
+        )
     finally:
         os.umask(old)
     assert json.loads(path.read_text()) == {"test/acc": 0.75, "loss": None, "n": 3}
@@ -35,6 +37,7 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(tmp_path):
 def test_a_failed_rename_removes_the_temp_file(tmp_path, monkeypatch):
     def fail(src, dst):
         raise OSError("disk full")
+
     monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
         write_json_atomic(tmp_path / "results.json", {"a": 1})

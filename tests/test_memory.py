@@ -116,8 +116,11 @@ def test_the_tokenized_data_cache_keeps_the_distances(tmp_path):
     for split in first.splits:
         np.testing.assert_array_equal(again.splits[split].distances, first.splits[split].distances)
     without = TextDataModule(  # the same texts without the column are another cache entry
-        lambda: datasets.DatasetDict({s: d.remove_columns("distance") for s, d in make_order_sentiment(**SMALL).items()}),
-        cache_dir=str(tmp_path))
+        lambda: datasets.DatasetDict(
+            {s: d.remove_columns("distance") for s, d in make_order_sentiment(**SMALL).items()}
+        ),
+        cache_dir=str(tmp_path),
+    )
     without.setup()
     assert not without.cache_hit and without.splits["test"].distances is None
 

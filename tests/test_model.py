@@ -1,4 +1,5 @@
 """The full model, built from the real configs: every summarizer trains, the head is sized from it."""
+
 from __future__ import annotations
 
 import hydra
@@ -63,8 +64,15 @@ def test_checkpoint_rebuilds_the_model_and_keeps_the_tokenizer(train_config, tmp
     from src.model.module import SentenceClassifier
 
     _, datamodule, model = build(train_config, "lstm_hc")
-    trainer = Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                      limit_train_batches=2, limit_val_batches=1, use_distributed_sampler=False)
+    trainer = Trainer(
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        limit_train_batches=2,
+        limit_val_batches=1,
+        use_distributed_sampler=False,
+    )
     trainer.fit(model, datamodule=datamodule)
     path = tmp_path / "model.ckpt"
     trainer.save_checkpoint(path)
@@ -74,8 +82,9 @@ def test_checkpoint_rebuilds_the_model_and_keeps_the_tokenizer(train_config, tmp
     batch = next(iter(datamodule.test_dataloader()))
     model.eval()
     loaded.eval()
-    torch.testing.assert_close(loaded(batch["input_ids"], batch["lengths"]),
-                               model(batch["input_ids"], batch["lengths"]))
+    torch.testing.assert_close(
+        loaded(batch["input_ids"], batch["lengths"]), model(batch["input_ids"], batch["lengths"])
+    )
 
 
 def _spy_on_embedding_ids(monkeypatch) -> list[torch.Tensor]:
@@ -93,8 +102,9 @@ def _spy_on_embedding_ids(monkeypatch) -> list[torch.Tensor]:
 
 def bare_model(**kwargs) -> SentenceClassifier:
     """A model built without data, for checks of its own arguments."""
-    return SentenceClassifier(summarizer={"_target_": "src.summarizers.MeanSummarizer"},
-                              **{"vocab_size": 10, "num_classes": 2, **kwargs})
+    return SentenceClassifier(
+        summarizer={"_target_": "src.summarizers.MeanSummarizer"}, **{"vocab_size": 10, "num_classes": 2, **kwargs}
+    )
 
 
 def test_word_dropout_replaces_real_tokens_by_unk_only_in_training(train_config, monkeypatch):
@@ -108,13 +118,13 @@ def test_word_dropout_replaces_real_tokens_by_unk_only_in_training(train_config,
     model.train()
     model(ids, lengths)
     changed = seen[-1] != ids
-    assert (seen[-1][changed] == model.hparams.unk_id).all()   # a dropped word becomes [UNK] ...
-    assert not (changed & ~real).any()                          # ... and padding is never touched
+    assert (seen[-1][changed] == model.hparams.unk_id).all()  # a dropped word becomes [UNK] ...
+    assert not (changed & ~real).any()  # ... and padding is never touched
     rate = changed.sum().item() / (real & (ids != model.hparams.unk_id)).sum().item()
-    assert 0.2 < rate < 0.4, rate                               # at about the configured rate
+    assert 0.2 < rate < 0.4, rate  # at about the configured rate
     model.eval()
     model(ids, lengths)
-    assert torch.equal(seen[-1], ids)                           # evaluation sees every word
+    assert torch.equal(seen[-1], ids)  # evaluation sees every word
 
 
 def test_word_dropout_without_an_unk_id_is_a_config_error():
@@ -127,15 +137,20 @@ def test_word_dropout_without_an_unk_id_is_a_config_error():
 def test_label_smoothing_changes_the_training_loss_only(train_config):
     losses = {}
     for smoothing in (0.0, 0.2):
-        _, datamodule, model = build(train_config, "lstm_h", f"model.label_smoothing={smoothing}",
-                                     "model.embedding.dropout=0", "model.head.dropout=0")
+        _, datamodule, model = build(
+            train_config,
+            "lstm_h",
+            f"model.label_smoothing={smoothing}",
+            "model.embedding.dropout=0",
+            "model.head.dropout=0",
+        )
         batch = next(iter(datamodule.train_dataloader()))
         model.train()
         train_loss = model._step(batch)[0].item()
         model.eval()
         losses[smoothing] = (train_loss, model._step(batch)[0].item())
-    assert losses[0.2][0] != pytest.approx(losses[0.0][0])   # smoothing enters the training loss
-    assert losses[0.2][1] == pytest.approx(losses[0.0][1])   # evaluation loss is plain cross-entropy
+    assert losses[0.2][0] != pytest.approx(losses[0.0][0])  # smoothing enters the training loss
+    assert losses[0.2][1] == pytest.approx(losses[0.0][1])  # evaluation loss is plain cross-entropy
     with pytest.raises(ConfigError, match="label_smoothing"):
         bare_model(label_smoothing=1.0)
 
@@ -159,10 +174,10 @@ def test_embedding_init_std_sets_the_scale_of_the_random_vectors():
         torch.manual_seed(0)
         return bare_model(vocab_size=2000, embedding={"dim": 64, **embedding}).embedding.weight.detach()
 
-    assert vectors()[1:].std().item() == pytest.approx(1.0, abs=0.02)           # PyTorch's N(0, 1) by default
+    assert vectors()[1:].std().item() == pytest.approx(1.0, abs=0.02)  # PyTorch's N(0, 1) by default
     small = vectors(init_std=0.1)
     assert small[1:].std().item() == pytest.approx(0.1, abs=0.002)
-    assert small[0].abs().sum() == 0                                             # [PAD] stays zero
+    assert small[0].abs().sum() == 0  # [PAD] stays zero
     for bad in (0, -0.1, "big", True):
         with pytest.raises(ConfigError, match="init_std"):
             vectors(init_std=bad)
@@ -192,9 +207,21 @@ def test_max_norm_caps_each_class_weight_vector_after_every_training_step(train_
 
     import lightning as L
 
-    cfg, datamodule, model = build(train_config, "cnn", "model.head.width=null", "model.head.depth=0",
-                                   "model.head.max_norm=0.05", "model.optimizer.lr=0.5")
-    trainer = L.Trainer(max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        num_sanity_val_steps=0, limit_val_batches=0)
+    cfg, datamodule, model = build(
+        train_config,
+        "cnn",
+        "model.head.width=null",
+        "model.head.depth=0",
+        "model.head.max_norm=0.05",
+        "model.optimizer.lr=0.5",
+    )
+    trainer = L.Trainer(
+        max_steps=3,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+    )
     trainer.fit(model, datamodule=datamodule)
     assert model.head.out.weight.norm(dim=1).max().item() <= 0.05 + 1e-6

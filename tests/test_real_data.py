@@ -1,5 +1,6 @@
 """Checks on real data (MR and TREC-6 as CSV beside the repository, in ../shared/data); skipped when
 that folder is absent. docs/real_data.md has the full per-summarizer tables."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,10 @@ from src.data.datamodule import FilesDataModule
 from tests.helpers import compose_train_config
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs = {name: pytest.mark.skipif(not (DATA / name / "train.csv").is_file(), reason=f"no {DATA / name}")
-         for name in ("mr", "trec")}
+needs = {
+    name: pytest.mark.skipif(not (DATA / name / "train.csv").is_file(), reason=f"no {DATA / name}")
+    for name in ("mr", "trec")
+}
 
 
 @needs["mr"]
@@ -42,9 +45,19 @@ def test_trec_summarizer_beats_the_majority_class_by_a_wide_margin(tmp_path):
 
     test_labels = pd.read_csv(DATA / "trec" / "test.csv")["label"]
     majority = test_labels.value_counts(normalize=True).max()  # 0.276: the best constant answer on test
-    cfg = compose_train_config([
-        "experiment=trec", f"data.data_dir={DATA / 'trec'}", "data.cache_dir=null", "summarizer=lstm_h",
-        "logger=none", "model.embedding.dim=128", "trainer.max_epochs=4", "+trainer.enable_progress_bar=false"], tmp_path)
+    cfg = compose_train_config(
+        [
+            "experiment=trec",
+            f"data.data_dir={DATA / 'trec'}",
+            "data.cache_dir=null",
+            "summarizer=lstm_h",
+            "logger=none",
+            "model.embedding.dim=128",
+            "trainer.max_epochs=4",
+            "+trainer.enable_progress_bar=false",
+        ],
+        tmp_path,
+    )
     with open_dict(cfg):
         del cfg["hydra"]  # as in a real run: HydraConfig keeps its own copy
     threads = torch.get_num_threads()

@@ -1,5 +1,6 @@
 """The reference summarizers of the literature, each against a plain loop or a hand computation on
 single unpadded sequences, and the padding traps each of them can fall into."""
+
 from __future__ import annotations
 
 import hydra
@@ -7,8 +8,15 @@ import pytest
 import torch
 from torch import nn
 
-from src.summarizers import (AttentionSummarizer, BiLSTMMaxSummarizer, CNNSummarizer, ConfigError, MaxSummarizer,
-                             SWEMConcatSummarizer, SWEMHierSummarizer)
+from src.summarizers import (
+    AttentionSummarizer,
+    BiLSTMMaxSummarizer,
+    CNNSummarizer,
+    ConfigError,
+    MaxSummarizer,
+    SWEMConcatSummarizer,
+    SWEMHierSummarizer,
+)
 from src.summarizers.base import masked_max
 from src.summarizers.registry import default_options
 from tests.helpers import SUMMARIZERS
@@ -48,7 +56,7 @@ def test_every_length_from_one_to_t_gives_the_output_of_the_sequence_alone(name,
 
 def test_max_pooling_masks_padding_with_the_lowest_value_not_zero():
     x = -1.0 - torch.rand(3, 6, E, dtype=torch.double)  # every real value negative
-    x[:, 4:] = 0.0                                      # padding of zeros would win a zero-filled max
+    x[:, 4:] = 0.0  # padding of zeros would win a zero-filled max
     lengths = torch.tensor([4, 1, 2])
     each_alone(MaxSummarizer(E), x, lengths, lambda seq: seq.max(0).values)
     assert (masked_max(x, lengths) < 0).all()
@@ -65,7 +73,7 @@ def test_swem_concat_is_mean_then_max():
 def test_swem_hier_is_the_max_over_window_means(window):
     def reference(seq):
         n = min(window, len(seq))  # a sequence shorter than the window is one window
-        means = [seq[j:j + n].mean(0) for j in range(len(seq) - n + 1)]
+        means = [seq[j : j + n].mean(0) for j in range(len(seq) - n + 1)]
         return torch.stack(means).max(0).values
 
     x, lengths = loud_batch([1, 2, 3, 4, 7, 9])
@@ -96,9 +104,10 @@ def test_attention_is_a_softmax_over_real_steps_of_an_mlp_score(hops):
     w1, w2 = model.score[0].weight, model.score[2].weight
 
     def reference(seq):
-        states = torch.cat([run_lstm(model.forward_layers[0], seq),
-                            run_lstm(model.backward_layers[0], seq.flip(0)).flip(0)], dim=-1)   # [n, 2H]
-        weights = torch.softmax(w2 @ torch.tanh(w1 @ states.T), dim=-1)                        # [hops, n]
+        states = torch.cat(
+            [run_lstm(model.forward_layers[0], seq), run_lstm(model.backward_layers[0], seq.flip(0)).flip(0)], dim=-1
+        )  # [n, 2H]
+        weights = torch.softmax(w2 @ torch.tanh(w1 @ states.T), dim=-1)  # [hops, n]
         return (weights @ states).flatten()
 
     x, lengths = loud_batch([1, 3, 8])
@@ -121,8 +130,9 @@ def test_cnn_is_a_wide_convolution_with_relu_and_max_over_time_by_hand():
         pooled = []
         for conv, w in zip(model.convs, model.widths):
             framed = torch.cat([seq.new_zeros(w - 1, E), seq, seq.new_zeros(w - 1, E)])
-            windows = [sum(conv.weight[:, :, k] @ framed[j + k] for k in range(w)) + conv.bias
-                       for j in range(len(seq) + w - 1)]
+            windows = [
+                sum(conv.weight[:, :, k] @ framed[j + k] for k in range(w)) + conv.bias for j in range(len(seq) + w - 1)
+            ]
             pooled.append(torch.stack(windows).max(0).values)
         return torch.relu(torch.cat(pooled))
 
@@ -130,16 +140,19 @@ def test_cnn_is_a_wide_convolution_with_relu_and_max_over_time_by_hand():
     assert model.output_dim == 6
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda: SWEMHierSummarizer(E, window=0), "window must be a positive integer"),
-    (lambda: CNNSummarizer(E, widths=[]), "widths must list at least one"),
-    (lambda: CNNSummarizer(E, widths=[3, 0]), r"widths\[\] must be a positive integer"),
-    (lambda: CNNSummarizer(E, maps=-1), "maps must be a positive integer"),
-    (lambda: AttentionSummarizer(E, hops=0), "hops must be a positive integer"),
-    (lambda: AttentionSummarizer(E, attention_size=2.5), "attention_size must be a positive integer"),
-    (lambda: BiLSTMMaxSummarizer(E, hidden_size=0), "hidden_size must be a positive integer"),
-    (lambda: MaxSummarizer(0), "input_dim must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: SWEMHierSummarizer(E, window=0), "window must be a positive integer"),
+        (lambda: CNNSummarizer(E, widths=[]), "widths must list at least one"),
+        (lambda: CNNSummarizer(E, widths=[3, 0]), r"widths\[\] must be a positive integer"),
+        (lambda: CNNSummarizer(E, maps=-1), "maps must be a positive integer"),
+        (lambda: AttentionSummarizer(E, hops=0), "hops must be a positive integer"),
+        (lambda: AttentionSummarizer(E, attention_size=2.5), "attention_size must be a positive integer"),
+        (lambda: BiLSTMMaxSummarizer(E, hidden_size=0), "hidden_size must be a positive integer"),
+        (lambda: MaxSummarizer(0), "input_dim must be a positive integer"),
+    ],
+)
 def test_bad_reference_settings_are_one_line_config_errors(make, match):
     with pytest.raises(ConfigError, match=match) as info:
         make()

@@ -1,5 +1,6 @@
 """The sweep report's statistics, tables and plots, on hand-made job dirs with known answers, and
 the order-sensitivity probe (word shuffling) it reports."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ def test_shuffle_words_permutes_only_real_tokens_and_depends_only_on_the_example
 
 def _model(summarizer: dict) -> SentenceClassifier:
     torch.manual_seed(0)
-    model = SentenceClassifier(summarizer=summarizer, vocab_size=50, num_classes=3, embedding={"dim": 8},
-                               head={"width": 8, "depth": 1})
+    model = SentenceClassifier(
+        summarizer=summarizer, vocab_size=50, num_classes=3, embedding={"dim": 8}, head={"width": 8, "depth": 1}
+    )
     return model.eval()
 
 
@@ -85,40 +87,70 @@ def test_paired_bootstrap_separates_a_real_difference_from_noise():
 def _job(sweep, name, summarizer, seed, acc=None, status="ok", error=None, lr="0.003", n_test=100):
     job = sweep / name
     (job / ".hydra").mkdir(parents=True)
-    (job / ".hydra" / "overrides.yaml").write_text(f"- summarizer={summarizer}\n- seed={seed}\n"
-                                                    f"- model.optimizer.lr={lr}\n")
+    (job / ".hydra" / "overrides.yaml").write_text(
+        f"- summarizer={summarizer}\n- seed={seed}\n- model.optimizer.lr={lr}\n"
+    )
     if status is None:  # killed: no results.json at all
         return
     if status != "ok":
-        (job / "results.json").write_text(json.dumps({"summarizer": summarizer, "seed": seed,
-                                                      "status": status, "error": error}))
+        (job / "results.json").write_text(
+            json.dumps({"summarizer": summarizer, "seed": seed, "status": status, "error": error})
+        )
         return
     index = np.arange(n_test)
     correct = index < round(acc * n_test)  # examples 0..k-1 right; length = index + 1
     label = index % 2
     pred = np.where(correct, label, 1 - label)
     shuffled_pred = pred if summarizer == "mean" else np.where(index % 4 == 0, 1 - pred, pred)
-    pd.DataFrame({"index": index, "label": label, "pred": pred, "pred_shuffled": shuffled_pred,
-                  "length": index + 1}).to_csv(job / "predictions.csv", index=False)
+    pd.DataFrame(
+        {"index": index, "label": label, "pred": pred, "pred_shuffled": shuffled_pred, "length": index + 1}
+    ).to_csv(job / "predictions.csv", index=False)
     acc_shuffled = float((shuffled_pred == label).mean())
-    (job / "results.json").write_text(json.dumps({
-        "summarizer": summarizer, "seed": seed, "data": "toy", "test/acc": acc, "test/f1": acc - 0.01,
-        "val/acc_best": acc + 0.01, "test/acc_order_free": acc + 0.05, "test/acc_shuffled": acc_shuffled,
-        "test/order_drop": acc - acc_shuffled, "params": 1000 if summarizer == "mean" else 50_000,
-        "train_seconds": 10.0, "tokens_per_second": 9000.0 if summarizer == "mean" else 3000.0, "epochs": 3,
-        "status": "ok"}))
+    (job / "results.json").write_text(
+        json.dumps(
+            {
+                "summarizer": summarizer,
+                "seed": seed,
+                "data": "toy",
+                "test/acc": acc,
+                "test/f1": acc - 0.01,
+                "val/acc_best": acc + 0.01,
+                "test/acc_order_free": acc + 0.05,
+                "test/acc_shuffled": acc_shuffled,
+                "test/order_drop": acc - acc_shuffled,
+                "params": 1000 if summarizer == "mean" else 50_000,
+                "train_seconds": 10.0,
+                "tokens_per_second": 9000.0 if summarizer == "mean" else 3000.0,
+                "epochs": 3,
+                "status": "ok",
+            }
+        )
+    )
     (job / "csv").mkdir()
-    pd.DataFrame({"epoch": [0, 0, 1, 1, 2], "step": [3, 3, 7, 7, 9],
-                  "val/acc": [acc - 0.1, None, acc - 0.05, None, acc], "train/loss": [None, 0.7, None, 0.6, None]}
-                 ).to_csv(job / "csv" / "metrics.csv", index=False)
+    pd.DataFrame(
+        {
+            "epoch": [0, 0, 1, 1, 2],
+            "step": [3, 3, 7, 7, 9],
+            "val/acc": [acc - 0.1, None, acc - 0.05, None, acc],
+            "train/loss": [None, 0.7, None, 0.6, None],
+        }
+    ).to_csv(job / "csv" / "metrics.csv", index=False)
 
 
 @pytest.fixture
 def sweep(tmp_path):
     """mean (62%) and lstm_h (~82%) over three seeds, one failed job and one killed job."""
     sweep = tmp_path / "sweep"
-    for i, (summarizer, seed, acc) in enumerate([("mean", 0, 0.60), ("mean", 1, 0.62), ("mean", 2, 0.64),
-                                                 ("lstm_h", 0, 0.80), ("lstm_h", 1, 0.83), ("lstm_h", 2, 0.83)]):
+    for i, (summarizer, seed, acc) in enumerate(
+        [
+            ("mean", 0, 0.60),
+            ("mean", 1, 0.62),
+            ("mean", 2, 0.64),
+            ("lstm_h", 0, 0.80),
+            ("lstm_h", 1, 0.83),
+            ("lstm_h", 2, 0.83),
+        ]
+    ):
         _job(sweep, f"{i}_{summarizer}", summarizer, seed, acc)
     _job(sweep, "6_rnn", "rnn", 0, status="failed", error="ConfigError: RNNSummarizer: hidden_size must be positive")
     _job(sweep, "7_rnn", "rnn", 1, status=None)
@@ -144,8 +176,9 @@ def test_report_table_statistics_and_failed_jobs(sweep):
     assert mean["acc_order_free"] == pytest.approx(0.67)
     assert "acc_shuffled" in summary and "acc_order_free" in summary  # the probe is not a subset
     assert "| **lstm_h** | 3 | 82.0 ± 4.3 |" in text
-    assert ("| mean | 3 | 62.0 ± 5.0 | 67.0 ± 5.0 | 61.0 | 1,000 | 10.0 | 9,000 | 0.0 ± 0.0 | "
-            "-20.0, p=0.000832 **\\*** |") in text
+    assert (
+        "| mean | 3 | 62.0 ± 5.0 | 67.0 ± 5.0 | 61.0 | 1,000 | 10.0 | 9,000 | 0.0 ± 0.0 | -20.0, p=0.000832 **\\*** |"
+    ) in text
     assert "`6_rnn` (rnn, seed 0): ConfigError: RNNSummarizer: hidden_size must be positive" in text
     assert "`7_rnn` (rnn, seed 1): no results.json" in text
     assert "Jobs: 8 (6 ok, 2 failed)" in text
@@ -185,8 +218,11 @@ def test_jobs_differing_in_more_than_seed_are_separate_rows(tmp_path):
     for i, lr in enumerate(["0.001", "0.0123456", "0.001"]):
         _job(tmp_path, f"{i}_lstm_h", "lstm_h", i, 0.7 + i / 100, lr=lr)
     jobs = load_jobs(tmp_path)
-    assert jobs["variant"].tolist() == ["lstm_h optimizer.lr=0.001", "lstm_h optimizer.lr=0.0123",
-                                        "lstm_h optimizer.lr=0.001"]
+    assert jobs["variant"].tolist() == [
+        "lstm_h optimizer.lr=0.001",
+        "lstm_h optimizer.lr=0.0123",
+        "lstm_h optimizer.lr=0.001",
+    ]
 
 
 def test_cli_rejects_a_missing_dir(tmp_path, capsys):
@@ -200,8 +236,14 @@ def test_cli_rejects_a_missing_dir(tmp_path, capsys):
 
 
 def test_an_interrupted_job_is_counted_and_listed_apart_from_failures(sweep):
-    _job(sweep, "8_rnn", "rnn", 2, status="interrupted",
-         error="SIGTERM at epoch 1, step 6; resume with: python -m src.train ckpt_path=x/last.ckpt")
+    _job(
+        sweep,
+        "8_rnn",
+        "rnn",
+        2,
+        status="interrupted",
+        error="SIGTERM at epoch 1, step 6; resume with: python -m src.train ckpt_path=x/last.ckpt",
+    )
     text = write_report(sweep)
     assert "Jobs: 9 (6 ok, 2 failed, 1 interrupted)" in text
     assert "`8_rnn` (rnn, seed 2): interrupted: SIGTERM at epoch 1" in text

@@ -1,6 +1,7 @@
 """The cross-dataset report: rank statistics on Demšar's (2006) textbook example, the matrix,
 ranks.png and the heatmap on hand-made sweeps over several datasets, failed jobs, folds as
 replicates, published anchors, the W&B report run, and one real tiny multirun (slow)."""
+
 from __future__ import annotations
 
 import json
@@ -49,7 +50,7 @@ def test_average_ranks_friedman_and_critical_difference_match_demsar_2006():
     assert test.chi2_uncorrected == pytest.approx(9.28, abs=0.005)
     assert iman_davenport(test.chi2_uncorrected, 14, 4)[0] == pytest.approx(3.69, abs=0.005)
     # scipy's statistic is the same one corrected for ties (mushroom's four-way tie, three two-way ties)
-    ties = 1 - (4 ** 3 - 4 + 3 * (2 ** 3 - 2)) / (14 * 4 * (4 ** 2 - 1))
+    ties = 1 - (4**3 - 4 + 3 * (2**3 - 2)) / (14 * 4 * (4**2 - 1))
     assert test.chi2 * ties == pytest.approx(test.chi2_uncorrected, rel=1e-9)
     assert test.p < 0.05
     # Nemenyi: q_0.05 = 2.569, CD = 2.569 sqrt(4*5 / (6*14)) = 1.25, and no pair differs at 0.05
@@ -60,8 +61,10 @@ def test_average_ranks_friedman_and_critical_difference_match_demsar_2006():
 
 def test_friedman_on_a_hand_computable_matrix_and_the_minimum_sizes():
     # three methods in the same order on four datasets: ranks 1, 2, 3; chi2 = 12*4/(3*4) * (1+4+9 - 12) = 8
-    accuracy = pd.DataFrame({"d1": [0.9, 0.5, 0.1], "d2": [0.8, 0.5, 0.2], "d3": [0.7, 0.4, 0.1],
-                             "d4": [0.9, 0.5, 0.0]}, index=["a", "b", "c"])
+    accuracy = pd.DataFrame(
+        {"d1": [0.9, 0.5, 0.1], "d2": [0.8, 0.5, 0.2], "d3": [0.7, 0.4, 0.1], "d4": [0.9, 0.5, 0.0]},
+        index=["a", "b", "c"],
+    )
     test = rank_test(accuracy)
     assert test.average_ranks.tolist() == [1.0, 2.0, 3.0]
     assert test.chi2 == pytest.approx(8.0) and test.chi2_uncorrected == pytest.approx(8.0)
@@ -75,8 +78,9 @@ def test_friedman_on_a_hand_computable_matrix_and_the_minimum_sizes():
 
 
 # ------------------------------------------------------------------------------------ fake sweeps
-def _job(sweep, name, summarizer, seed, data, acc=None, status="ok", error=None, fold=None, n_test=100,
-         results_name=True):
+def _job(
+    sweep, name, summarizer, seed, data, acc=None, status="ok", error=None, fold=None, n_test=100, results_name=True
+):
     """One job dir as src.train leaves it: overrides, the saved config, results.json, predictions."""
     job = sweep / name
     (job / ".hydra").mkdir(parents=True)
@@ -87,18 +91,35 @@ def _job(sweep, name, summarizer, seed, data, acc=None, status="ok", error=None,
     if status is None:  # killed
         return
     if status != "ok":  # src.train's failed results.json has no `data`
-        (job / "results.json").write_text(json.dumps({"summarizer": summarizer, "seed": seed, "status": status,
-                                                      "error": error}))
+        (job / "results.json").write_text(
+            json.dumps({"summarizer": summarizer, "seed": seed, "status": status, "error": error})
+        )
         return
     index = np.arange(n_test)
     label = index % 2
     pred = np.where(index < round(acc * n_test), label, 1 - label)
-    pd.DataFrame({"index": index, "label": label, "pred": pred, "pred_shuffled": pred,
-                  "length": index % 30 + 1}).to_csv(job / "predictions.csv", index=False)
-    (job / "results.json").write_text(json.dumps({
-        "summarizer": summarizer, "seed": seed, **({"data": data} if results_name else {}), "test/acc": acc,
-        "test/f1": acc, "val/acc_best": acc, "test/acc_shuffled": acc, "test/order_drop": 0.0, "params": 1000,
-        "train_seconds": 1.0, "tokens_per_second": 500.0, "epochs": 2, "status": "ok"}))
+    pd.DataFrame(
+        {"index": index, "label": label, "pred": pred, "pred_shuffled": pred, "length": index % 30 + 1}
+    ).to_csv(job / "predictions.csv", index=False)
+    (job / "results.json").write_text(
+        json.dumps(
+            {
+                "summarizer": summarizer,
+                "seed": seed,
+                **({"data": data} if results_name else {}),
+                "test/acc": acc,
+                "test/f1": acc,
+                "val/acc_best": acc,
+                "test/acc_shuffled": acc,
+                "test/order_drop": 0.0,
+                "params": 1000,
+                "train_seconds": 1.0,
+                "tokens_per_second": 500.0,
+                "epochs": 2,
+                "status": "ok",
+            }
+        )
+    )
     (job / "csv").mkdir()
     pd.DataFrame({"epoch": [0, 1], "val/acc": [acc - 0.05, acc]}).to_csv(job / "csv" / "metrics.csv", index=False)
 
@@ -114,8 +135,12 @@ def _sweep(tmp_path, accuracies: dict, seeds=(0, 1)):
     return sweep
 
 
-TWO_BY_TWO = {("mr", "mean"): [0.70, 0.72], ("mr", "lstm_h"): [0.80, 0.83],
-              ("trec", "mean"): [0.86, 0.88], ("trec", "lstm_h"): [0.84, 0.85]}
+TWO_BY_TWO = {
+    ("mr", "mean"): [0.70, 0.72],
+    ("mr", "lstm_h"): [0.80, 0.83],
+    ("trec", "mean"): [0.86, 0.88],
+    ("trec", "lstm_h"): [0.84, 0.85],
+}
 
 
 def test_two_datasets_two_summarizers_two_seeds_give_the_matrix(tmp_path):
@@ -127,9 +152,10 @@ def test_two_datasets_two_summarizers_two_seeds_give_the_matrix(tmp_path):
     # give t = -21 with 1 df, p = 1 - 2 atan(21) / pi = 0.030: marked. Best per column in bold; ranks 2,1 and 1,2
     assert "| mean | 71.0 ± 12.7 \\* | **87.0 ± 12.7** | 79.0 | 1.50 |" in text
     assert "| lstm_h | **81.5 ± 19.1** | 84.5 ± 6.4 | 83.0 | 1.50 |" in text
-    assert ("No Friedman test and no critical-difference diagram: only 2 summarizers (the Friedman test needs at "
-            "least 3) and only 2 datasets with a result for every summarizer (a test across datasets needs at least 3;"
-            ) in text
+    assert (
+        "No Friedman test and no critical-difference diagram: only 2 summarizers (the Friedman test needs at "
+        "least 3) and only 2 datasets with a result for every summarizer (a test across datasets needs at least 3;"
+    ) in text
     assert not (sweep / "ranks.png").exists()
     heatmap = (sweep / "accuracy_heatmap.png").read_bytes()
     assert heatmap.startswith(b"\x89PNG") and len(heatmap) > 10_000
@@ -146,8 +172,12 @@ def test_two_datasets_two_summarizers_two_seeds_give_the_matrix(tmp_path):
     assert results["data"].tolist() == ["mr", "mr", "trec", "trec"] * 2
     assert results["variant"].tolist() == ["mean", "lstm_h"] * 4  # the dataset's override is not a variant
     summary = pd.read_csv(sweep / "summary.csv")
-    assert summary[["data", "variant"]].values.tolist() == [["mr", "mean"], ["mr", "lstm_h"], ["trec", "mean"],
-                                                          ["trec", "lstm_h"]]
+    assert summary[["data", "variant"]].values.tolist() == [
+        ["mr", "mean"],
+        ["mr", "lstm_h"],
+        ["trec", "mean"],
+        ["trec", "lstm_h"],
+    ]
     matrix = pd.read_csv(sweep / "matrix.csv").set_index("summarizer")
     assert matrix.loc["mean", "mr/test_acc"] == pytest.approx(0.71) and matrix.loc["mean", "trec/rank"] == 1
     assert matrix.loc["lstm_h", "average_rank"] == pytest.approx(1.5)
@@ -197,8 +227,9 @@ def test_a_seed_lost_on_one_dataset_is_shown_in_the_cell(tmp_path):
     for job in sweep.glob("*_lstm_h"):  # lstm_h's seed 1 on trec failed
         result = json.loads((job / "results.json").read_text())
         if result["data"] == "trec" and result["seed"] == 1:
-            (job / "results.json").write_text(json.dumps({"summarizer": "lstm_h", "seed": 1, "status": "failed",
-                                                          "error": "boom"}))
+            (job / "results.json").write_text(
+                json.dumps({"summarizer": "lstm_h", "seed": 1, "status": "failed", "error": "boom"})
+            )
     text = write_report(sweep, plots=False)
     assert "| lstm_h | **81.5 ± 19.1** | 84.0 (1 of 2) | 82.7 | 1.50 |" in text
 
@@ -221,9 +252,15 @@ def test_folds_are_replicates_like_seeds(tmp_path):
 
 
 def test_a_dataset_named_by_its_data_config_and_no_anchor_for_unknown_sets(tmp_path):
-    sweep = _sweep(tmp_path, {("order_sentiment", "mean"): [0.74, 0.75], ("order_sentiment", "rnn"): [1.0, 1.0],
-                              ("order_sentiment_long", "mean"): [0.74, 0.73],
-                              ("order_sentiment_long", "rnn"): [0.75, 0.77]})
+    sweep = _sweep(
+        tmp_path,
+        {
+            ("order_sentiment", "mean"): [0.74, 0.75],
+            ("order_sentiment", "rnn"): [1.0, 1.0],
+            ("order_sentiment_long", "mean"): [0.74, 0.73],
+            ("order_sentiment_long", "rnn"): [0.75, 0.77],
+        },
+    )
     text = write_report(sweep, plots=False)
     assert "| summarizer | order_sentiment % | order_sentiment_long % |" in text
     assert "Published, not run here" not in text
@@ -235,10 +272,24 @@ def test_anchors_file_has_the_published_numbers_with_their_protocols():
     assert anchors["accuracy"].between(30, 100).all() and anchors["source"].str.len().gt(0).all()
     table = anchors.set_index(["method", "dataset"])["accuracy"]
     expected = {
-        "Kim 2014 CNN-rand": {"mr": 76.1, "cr": 79.8, "mpqa": 83.4, "sst2": 82.7, "sst5": 45.0, "subj": 89.6,
-                              "trec": 91.2},
-        "Kim 2014 CNN-non-static": {"mr": 81.5, "cr": 84.3, "mpqa": 89.5, "sst2": 87.2, "sst5": 48.0, "subj": 93.4,
-                                    "trec": 93.6},
+        "Kim 2014 CNN-rand": {
+            "mr": 76.1,
+            "cr": 79.8,
+            "mpqa": 83.4,
+            "sst2": 82.7,
+            "sst5": 45.0,
+            "subj": 89.6,
+            "trec": 91.2,
+        },
+        "Kim 2014 CNN-non-static": {
+            "mr": 81.5,
+            "cr": 84.3,
+            "mpqa": 89.5,
+            "sst2": 87.2,
+            "sst5": 48.0,
+            "subj": 93.4,
+            "trec": 93.6,
+        },
         "CNN-rand re-run (sent-conv-torch)": {"mr": 75.9, "cr": 78.3, "mpqa": 84.6, "trec": 88.2},
         "NBSVM-bi (Wang & Manning 2012)": {"mr": 79.4, "cr": 81.8, "mpqa": 86.3, "subj": 93.2},
     }
@@ -252,8 +303,11 @@ def test_the_report_run_logs_the_matrix_and_both_figures_to_wandb(tmp_path, monk
     pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
-    accuracies = {(d, s): [0.7 + 0.05 * k + 0.02 * j, 0.71 + 0.05 * k + 0.02 * j]
-                  for j, d in enumerate(["mr", "cr", "trec"]) for k, s in enumerate(["mean", "rnn", "lstm_h"])}
+    accuracies = {
+        (d, s): [0.7 + 0.05 * k + 0.02 * j, 0.71 + 0.05 * k + 0.02 * j]
+        for j, d in enumerate(["mr", "cr", "trec"])
+        for k, s in enumerate(["mean", "rnn", "lstm_h"])
+    }
     sweep = _sweep(tmp_path, accuracies)
     write_report(sweep)
     from src.report import log_report_to_wandb
@@ -272,8 +326,13 @@ def test_the_report_run_logs_the_matrix_and_both_figures_to_wandb(tmp_path, monk
 def test_a_real_multirun_over_two_datasets_writes_the_cross_dataset_report(tmp_path):
     from tests.test_sweep import TINY, run_sweep, the_sweep_dir
 
-    proc = run_sweep("data=synthetic,synthetic_long", "summarizer=mean,lstm_h", "seed=0,1", *TINY,
-                     f"hydra.sweep.dir={tmp_path}/s_${{unique_id:}}")
+    proc = run_sweep(
+        "data=synthetic,synthetic_long",
+        "summarizer=mean,lstm_h",
+        "seed=0,1",
+        *TINY,
+        f"hydra.sweep.dir={tmp_path}/s_${{unique_id:}}",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     sweep = the_sweep_dir(tmp_path)
     text = (sweep / "report.md").read_text()
@@ -285,5 +344,7 @@ def test_a_real_multirun_over_two_datasets_writes_the_cross_dataset_report(tmp_p
     assert "No Friedman test and no critical-difference diagram" in text  # 2 summarizers, 2 datasets
     assert (sweep / "accuracy_heatmap.png").stat().st_size > 10_000
     assert (sweep / "accuracy_order_sentiment_long.png").stat().st_size > 10_000
-    assert pd.read_csv(sweep / "results.csv")["data"].value_counts().to_dict() == \
-        {"order_sentiment": 4, "order_sentiment_long": 4}
+    assert pd.read_csv(sweep / "results.csv")["data"].value_counts().to_dict() == {
+        "order_sentiment": 4,
+        "order_sentiment_long": 4,
+    }

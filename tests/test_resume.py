@@ -4,6 +4,7 @@ The central test SIGKILLs a real ``python -m src.train`` once its first checkpoi
 from ``last.ckpt`` into a new run dir, and requires the final metrics *and weights* to equal an
 uninterrupted run's bit for bit (CPU, deterministic algorithms, per-epoch re-seeding).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,12 +21,26 @@ import torch
 from lightning import Callback
 from omegaconf import open_dict
 
-from src.checkpointing import (RUN_KEY, AtomicCheckpointIO, CheckpointError, ResumableTraining, load_checkpoint,
-                               prepare_resume)
+from src.checkpointing import (
+    RUN_KEY,
+    AtomicCheckpointIO,
+    CheckpointError,
+    ResumableTraining,
+    load_checkpoint,
+    prepare_resume,
+)
 from tests.helpers import REPO, compose_train_config
 
-SMALL = ["logger=none", "summarizer=lstm_h", "data.source.n_train=300", "data.source.n_validation=100",
-         "data.source.n_test=100", "summarizer.hidden_size=16", "model.embedding.dim=16", "model.head.width=16"]
+SMALL = [
+    "logger=none",
+    "summarizer=lstm_h",
+    "data.source.n_train=300",
+    "data.source.n_validation=100",
+    "data.source.n_test=100",
+    "summarizer.hidden_size=16",
+    "model.embedding.dim=16",
+    "model.head.width=16",
+]
 METRICS = ("test/acc", "test/f1", "val/acc_best", "test/acc_order_dependent", "test/acc_order_free", "epochs")
 
 
@@ -41,8 +56,12 @@ def train_here(overrides: list[str], out: Path) -> dict:
 
 def same_threads_env() -> dict:
     """A subprocess computes with as many threads as this process, so floats add up identically."""
-    return {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()), "WANDB_MODE": "offline",
-            "WANDB_SILENT": "true"}
+    return {
+        **os.environ,
+        "OMP_NUM_THREADS": str(torch.get_num_threads()),
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+    }
 
 
 def weights(path: Path) -> dict:
@@ -56,8 +75,13 @@ def digests(folder: Path) -> dict[str, str]:
 # --------------------------------------------------------------------------- kill and resume
 @pytest.mark.slow
 def test_sigkilled_run_resumes_to_the_same_metrics_weights_and_wandb_run(tmp_path):
-    overrides = SMALL + ["data.source.n_train=256", "data.source.n_validation=64", "data.source.n_test=64",
-                         "trainer.max_epochs=3", "seed=5"]
+    overrides = SMALL + [
+        "data.source.n_train=256",
+        "data.source.n_validation=64",
+        "data.source.n_test=64",
+        "trainer.max_epochs=3",
+        "seed=5",
+    ]
     reference = train_here(overrides, tmp_path / "reference")
 
     killed_dir = tmp_path / "killed"
@@ -67,8 +91,11 @@ def test_sigkilled_run_resumes_to_the_same_metrics_weights_and_wandb_run(tmp_pat
         proc = subprocess.Popen(cmd, cwd=REPO, env=same_threads_env(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 600
         # last.ckpt is written when training starts; epoch_000.ckpt, just before it, at epoch 0's end
-        while proc.poll() is None and not (killed_dir / "checkpoints" / "epoch_000.ckpt").exists() and (
-                time.monotonic() < deadline):
+        while (
+            proc.poll() is None
+            and not (killed_dir / "checkpoints" / "epoch_000.ckpt").exists()
+            and (time.monotonic() < deadline)
+        ):
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)  # mid-training: somewhere in epoch 1 (or later)
         proc.wait()
@@ -80,6 +107,7 @@ def test_sigkilled_run_resumes_to_the_same_metrics_weights_and_wandb_run(tmp_pat
     assert wandb_id and list((killed_dir / "wandb").glob(f"offline-run-*-{wandb_id}"))
 
     import wandb
+
     try:
         resumed = train_here(overrides + ["logger=wandb", f"ckpt_path={last}"], tmp_path / "resumed")
         assert wandb.run is not None and wandb.run.id == wandb_id  # the W&B run continues
@@ -93,9 +121,10 @@ def test_sigkilled_run_resumes_to_the_same_metrics_weights_and_wandb_run(tmp_pat
     assert {k: again[k] for k in METRICS} == {k: reference[k] for k in METRICS}
     for name in ("best_checkpoint",):  # the best epoch may lie before the crash, in the killed run's dir
         assert Path(resumed[name]).name == Path(reference[name]).name
-    for ours, theirs in ((weights(Path(resumed["best_checkpoint"])), weights(Path(reference["best_checkpoint"]))),
-                         (weights(tmp_path / "resumed/checkpoints/last.ckpt"),
-                          weights(tmp_path / "reference/checkpoints/last.ckpt"))):
+    for ours, theirs in (
+        (weights(Path(resumed["best_checkpoint"])), weights(Path(reference["best_checkpoint"]))),
+        (weights(tmp_path / "resumed/checkpoints/last.ckpt"), weights(tmp_path / "reference/checkpoints/last.ckpt")),
+    ):
         assert ours.keys() == theirs.keys()
         assert all(torch.equal(ours[k], theirs[k]) for k in ours)
 
@@ -167,8 +196,17 @@ def test_nan_stops_with_the_step_and_keeps_the_checkpoints(tmp_path, where):
     # 256 examples / batch 64 = 4 steps per epoch; epoch 0 ends at step 4 and is checkpointed.
     Poison.at_step = 6 if where == "mid_epoch" else 8  # step 8 ends epoch 1: validation comes next
     with pytest.raises(FloatingPointError) as error:
-        train_here(SMALL + ["data.source.n_train=256", "data.source.n_validation=64", "data.source.n_test=64",
-                            "trainer.max_epochs=3"] + POISON, tmp_path)
+        train_here(
+            SMALL
+            + [
+                "data.source.n_train=256",
+                "data.source.n_validation=64",
+                "data.source.n_test=64",
+                "trainer.max_epochs=3",
+            ]
+            + POISON,
+            tmp_path,
+        )
     message = str(error.value)
     assert "\n" not in message
     if where == "mid_epoch":  # the next training step sees the NaN loss
@@ -185,8 +223,21 @@ def test_nan_stops_with_the_step_and_keeps_the_checkpoints(tmp_path, where):
 
 @pytest.mark.slow
 def test_nan_error_is_one_line_on_the_command_line(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "src.train", *SMALL, "trainer.max_epochs=1", "model.optimizer.lr=1e30",
-                           f"hydra.run.dir={tmp_path}"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "src.train",
+            *SMALL,
+            "trainer.max_epochs=1",
+            "model.optimizer.lr=1e30",
+            f"hydra.run.dir={tmp_path}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "non-finite training loss" in errors[0] and "at global step 1 " in errors[0], errors
@@ -202,14 +253,17 @@ def test_resume_from_a_missing_or_foreign_checkpoint_is_a_one_line_error(tmp_pat
     with pytest.raises(CheckpointError, match=r"^checkpoint not found: .*nope\.ckpt$"):
         prepare_resume(cfg, model)
 
-    other = hydra.utils.instantiate(cfg.model, summarizer={**cfg.summarizer, "hidden_size": 8}, vocab_size=50,
-                                    num_classes=2)
+    other = hydra.utils.instantiate(
+        cfg.model, summarizer={**cfg.summarizer, "hidden_size": 8}, vocab_size=50, num_classes=2
+    )
     torch.save({"state_dict": other.state_dict(), "hyper_parameters": dict(other.hparams)}, tmp_path / "other.ckpt")
     with open_dict(cfg):
         cfg.ckpt_path = str(tmp_path / "other.ckpt")
     with pytest.raises(CheckpointError) as error:
         prepare_resume(cfg, model)
-    assert "does not fit this model" in str(error.value) and "shape [32, 16] there but [64, 16] here" in str(error.value)
+    assert "does not fit this model" in str(error.value) and "shape [32, 16] there but [64, 16] here" in str(
+        error.value
+    )
     assert "\n" not in str(error.value)
 
     (tmp_path / "torn.ckpt").write_bytes(b"PK\x03\x04 torn")
@@ -227,8 +281,10 @@ def test_ckpt_path_last_resumes_the_runs_own_last_checkpoint_or_starts_fresh(tmp
     assert prepare_resume(cfg, model) is None and cfg.ckpt_path is None  # nothing yet: fresh start
 
     (tmp_path / "checkpoints").mkdir()
-    torch.save({"state_dict": model.state_dict(), "epoch": 2, "global_step": 15,
-                RUN_KEY: {"seed": 0, "wandb_id": "abc123"}}, tmp_path / "checkpoints" / "last.ckpt")
+    torch.save(
+        {"state_dict": model.state_dict(), "epoch": 2, "global_step": 15, RUN_KEY: {"seed": 0, "wandb_id": "abc123"}},
+        tmp_path / "checkpoints" / "last.ckpt",
+    )
     with open_dict(cfg):
         cfg.ckpt_path = "last"
     assert prepare_resume(cfg, model)["epoch"] == 2
@@ -245,4 +301,3 @@ def test_a_run_resumed_after_early_stopping_fired_trains_no_further():
         trainer = SimpleNamespace(early_stopping_callbacks=callbacks, should_stop=False)
         callback.on_train_start(trainer, None)
         assert trainer.should_stop is should_stop
-

@@ -1,4 +1,5 @@
 """The summarizer contract, checked on values: shapes, padding invariance, exact LSTM states."""
+
 from __future__ import annotations
 
 import hydra
@@ -43,8 +44,8 @@ def test_output_dim_and_padding_invariance(name, num_layers, train_config):
     batched = model(x, lengths_t)
     assert batched.shape == (4, model.output_dim)
     for b, n in enumerate(lengths):
-        alone = model(x[b:b + 1, :n], torch.tensor([n]))
-        torch.testing.assert_close(batched[b:b + 1], alone, atol=1e-5, rtol=0)
+        alone = model(x[b : b + 1, :n], torch.tensor([n]))
+        torch.testing.assert_close(batched[b : b + 1], alone, atol=1e-5, rtol=0)
     # and the output really depends on the real tokens
     x2 = x.clone()
     x2[2, 0] += 10.0
@@ -146,20 +147,23 @@ def test_bilstm_backward_direction_starts_at_last_real_token():
     out = model(x, lengths)
     # Backward direction by hand: run the backward LSTM over the reversed real tokens only.
     for b, n in enumerate(lengths.tolist()):
-        rev = x[b:b + 1, :n].flip(1)
+        rev = x[b : b + 1, :n].flip(1)
         _, (h_b, _) = model.backward_layers[0](rev)
-        _, (h_f, _) = model.forward_layers[0](x[b:b + 1, :n])
+        _, (h_f, _) = model.forward_layers[0](x[b : b + 1, :n])
         torch.testing.assert_close(out[b, H:], h_b[0, 0], atol=1e-10, rtol=0)
         torch.testing.assert_close(out[b, :H], h_f[0, 0], atol=1e-10, rtol=0)
 
 
 @pytest.mark.parametrize("name", [s for s in SUMMARIZERS if "hidden_size" in default_options(s)])
-@pytest.mark.parametrize("key,value,match", [
-    ("hidden_size", 0, "hidden_size must be a positive integer"),
-    ("hidden_size", -4, "hidden_size must be a positive integer"),
-    ("dropout", 1.0, r"dropout must be in \[0, 1\)"),
-    ("dropout", -0.1, r"dropout must be in \[0, 1\)"),
-])
+@pytest.mark.parametrize(
+    "key,value,match",
+    [
+        ("hidden_size", 0, "hidden_size must be a positive integer"),
+        ("hidden_size", -4, "hidden_size must be a positive integer"),
+        ("dropout", 1.0, r"dropout must be in \[0, 1\)"),
+        ("dropout", -0.1, r"dropout must be in \[0, 1\)"),
+    ],
+)
 def test_bad_settings_fail_with_one_line(name, key, value, match, train_config):
     cfg = train_config(f"summarizer={name}", f"summarizer.{key}={value}")
     with pytest.raises(Exception) as info:
@@ -170,6 +174,7 @@ def test_bad_settings_fail_with_one_line(name, key, value, match, train_config):
     assert isinstance(cause, ConfigError)
     assert "\n" not in str(cause)
     import re
+
     assert re.search(match, str(cause))
 
 
@@ -191,8 +196,12 @@ def test_doubling_scan_equals_the_step_by_step_recurrence(steps):
         out = _linear_scan(decay, drive, doubling=doubling)
         torch.testing.assert_close(out, expected, atol=1e-12, rtol=0)
         weights = torch.randn(out.shape, generator=g, dtype=torch.double)
-        got = torch.autograd.grad((out * weights).sum(), (decay, drive),  # decay_0 meets c_{-1} = 0:
-                                  allow_unused=True, materialize_grads=True)  # its gradient is 0
+        got = torch.autograd.grad(
+            (out * weights).sum(),
+            (decay, drive),  # decay_0 meets c_{-1} = 0:
+            allow_unused=True,
+            materialize_grads=True,
+        )  # its gradient is 0
         want = torch.autograd.grad((expected * weights).sum(), (decay, drive), retain_graph=True)
         for a, b in zip(got, want):
             torch.testing.assert_close(a, b, atol=1e-12, rtol=0)

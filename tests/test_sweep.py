@@ -1,5 +1,6 @@
 """Sweeps as a user starts them: the comparison experiment, unique sweep dirs, a crashed job that
 does not lose the others, the joblib / submitit launchers and an Optuna study (tiny settings)."""
+
 from __future__ import annotations
 
 import itertools
@@ -17,13 +18,21 @@ from omegaconf import OmegaConf
 from src.utils.launcher import threads_per_job
 from tests.helpers import CONF_DIR, REPO, compose_train_config
 
-TINY = ["data.source.n_train=200", "data.source.n_validation=100", "data.source.n_test=100",
-        "model.embedding.dim=16", "model.head.width=16", "trainer.max_epochs=1", "logger=none"]
+TINY = [
+    "data.source.n_train=200",
+    "data.source.n_validation=100",
+    "data.source.n_test=100",
+    "model.embedding.dim=16",
+    "model.head.width=16",
+    "trainer.max_epochs=1",
+    "logger=none",
+]
 
 
 def run_sweep(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "src.train", "-m", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "src.train", "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def the_sweep_dir(root: Path) -> Path:
@@ -44,8 +53,7 @@ def sweep_jobs(*overrides: str) -> list[dict]:
 
     params = compose_train_config(list(overrides)).hydra.sweeper.params
     parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
-    return [dict(j) for j in itertools.product(*[[(o.key_or_group, v) for v in o.sweep_iterator()]
-                                                  for o in parsed])]
+    return [dict(j) for j in itertools.product(*[[(o.key_or_group, v) for v in o.sweep_iterator()] for o in parsed])]
 
 
 def test_compare_runs_the_courses_seven_and_compare_all_every_summarizer_with_three_seeds():
@@ -58,7 +66,7 @@ def test_compare_runs_the_courses_seven_and_compare_all_every_summarizer_with_th
     every = sweep_jobs("experiment=compare_all")
     files = sorted(p.stem for p in (CONF_DIR / "summarizer").glob("*.yaml"))
     assert sorted({j["summarizer"] for j in every}) == files and len(every) == 3 * len(files)
-    assert [j["summarizer"] for j in every[:len(files)]] == summarizer_names()
+    assert [j["summarizer"] for j in every[: len(files)]] == summarizer_names()
     assert set(summarizer_names("reference")) == {"max", "swem_concat", "swem_hier", "bilstm_max", "attention", "cnn"}
 
 
@@ -66,6 +74,7 @@ def test_an_experiment_applies_a_summarizers_own_tuned_settings_and_only_its_own
     """conf/tuned/<experiment>/<summarizer>.yaml: bilstm on TREC chose weight decay 0 on validation;
     the other summarizers keep the experiment's 0.01, other experiments are untouched, and the
     command line still has the last word."""
+
     def decay(*overrides):
         data_dir = ["data.data_dir=x"] if any(o.startswith("experiment=") for o in overrides) else []
         cfg = compose_train_config([*data_dir, *overrides])
@@ -93,10 +102,13 @@ def test_two_sweeps_started_in_the_same_second_get_different_dirs():
     assert dirs[0][-6:] != dirs[1][-6:]
     assert str(first.hydra.sweep.dir) == dirs[0]  # resolved once per sweep: all its jobs agree
     # two processes, as two `python -m src.train -m ...` started together
-    code = ("import src.utils.resolvers; from hydra.core.utils import setup_globals; setup_globals(); "
-            "from omegaconf import OmegaConf; print(OmegaConf.create({'d': '${now:%H-%M-%S}_${unique_id:}'}).d)")
-    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    code = (
+        "import src.utils.resolvers; from hydra.core.utils import setup_globals; setup_globals(); "
+        "from omegaconf import OmegaConf; print(OmegaConf.create({'d': '${now:%H-%M-%S}_${unique_id:}'}).d)"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     names = [p.communicate(timeout=60)[0].strip() for p in procs]
     assert all(re.fullmatch(r"\d\d-\d\d-\d\d_[0-9a-f]{6}", n) for n in names) and names[0] != names[1]
 
@@ -112,12 +124,23 @@ def test_threads_per_job_splits_the_cores_among_parallel_jobs():
 
 
 def test_slurm_launcher_config_has_time_partition_gpus_and_nodes():
-    cfg = compose_train_config(["hydra/launcher=slurm", "hydra.launcher.partition=gpu", "hydra.launcher.nodes=2",
-                                "hydra.launcher.timeout_min=240", "hydra.launcher.gpus_per_node=4"])
+    cfg = compose_train_config(
+        [
+            "hydra/launcher=slurm",
+            "hydra.launcher.partition=gpu",
+            "hydra.launcher.nodes=2",
+            "hydra.launcher.timeout_min=240",
+            "hydra.launcher.gpus_per_node=4",
+        ]
+    )
     launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=False)
     assert launcher["_target_"].endswith("SlurmLauncher")
-    assert (launcher["partition"], launcher["nodes"], launcher["timeout_min"], launcher["gpus_per_node"]) == \
-        ("gpu", 2, 240, 4)
+    assert (launcher["partition"], launcher["nodes"], launcher["timeout_min"], launcher["gpus_per_node"]) == (
+        "gpu",
+        2,
+        240,
+        4,
+    )
 
 
 def test_optuna_search_config():
@@ -131,8 +154,14 @@ def test_optuna_search_config():
 # ------------------------------------------------------------------------------------ sweeps
 @pytest.mark.slow
 def test_joblib_sweep_in_parallel_survives_a_failed_job_and_reports_it(tmp_path):
-    proc = run_sweep("hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "summarizer=mean",
-                     "model.optimizer.lr=0.003,-1", *TINY, f"hydra.sweep.dir={tmp_path}/s_${{unique_id:}}")
+    proc = run_sweep(
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "summarizer=mean",
+        "model.optimizer.lr=0.003,-1",
+        *TINY,
+        f"hydra.sweep.dir={tmp_path}/s_${{unique_id:}}",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     sweep = the_sweep_dir(tmp_path)
     jobs = results(sweep)
@@ -156,8 +185,15 @@ def test_joblib_sweep_in_parallel_survives_a_failed_job_and_reports_it(tmp_path)
 
 @pytest.mark.slow
 def test_submitit_local_two_job_sweep(tmp_path):
-    proc = run_sweep("hydra/launcher=submitit_local", "hydra.launcher.cpus_per_task=1", "hydra.launcher.timeout_min=10",
-                     "summarizer=mean", "seed=0,1", *TINY, f"hydra.sweep.dir={tmp_path}/s_${{unique_id:}}")
+    proc = run_sweep(
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.cpus_per_task=1",
+        "hydra.launcher.timeout_min=10",
+        "summarizer=mean",
+        "seed=0,1",
+        *TINY,
+        f"hydra.sweep.dir={tmp_path}/s_${{unique_id:}}",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     sweep = the_sweep_dir(tmp_path)
     jobs = results(sweep)
@@ -171,16 +207,24 @@ def test_submitit_local_two_job_sweep(tmp_path):
 @pytest.mark.slow
 def test_optuna_study_goes_on_after_a_failed_trial(tmp_path):
     # TPE's first trials are random (seeded): hidden sizes 16, -1 (fails), 16
-    proc = run_sweep("hparams_search=optuna", "summarizer=lstm_h", "hydra.sweeper.n_trials=3",
-                     "summarizer.hidden_size=choice(-1,16)", "model.optimizer.lr=0.003", "model.embedding.dropout=0.1",
-                     *TINY, f"hydra.sweep.dir={tmp_path}/s_${{unique_id:}}")
+    proc = run_sweep(
+        "hparams_search=optuna",
+        "summarizer=lstm_h",
+        "hydra.sweeper.n_trials=3",
+        "summarizer.hidden_size=choice(-1,16)",
+        "model.optimizer.lr=0.003",
+        "model.embedding.dropout=0.1",
+        *TINY,
+        f"hydra.sweep.dir={tmp_path}/s_${{unique_id:}}",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     sweep = the_sweep_dir(tmp_path)
     jobs = results(sweep)
     statuses = [j["status"] for j in jobs.values()]
     assert len(jobs) == 3 and statuses.count("failed") == 1 and statuses[-1] == "ok", statuses
-    assert "hidden_size must be a positive integer, got -1" in next(j["error"] for j in jobs.values()
-                                                                   if j["status"] == "failed")
+    assert "hidden_size must be a positive integer, got -1" in next(
+        j["error"] for j in jobs.values() if j["status"] == "failed"
+    )
     best = OmegaConf.load(sweep / "optimization_results.yaml")
     assert best.best_params["summarizer.hidden_size"] == 16
     assert best.best_value == pytest.approx(max(j["val/acc_best"] for j in jobs.values() if j["status"] == "ok"))

@@ -37,8 +37,7 @@ def ds() -> datasets.DatasetDict:
 
 def rows(ds, split, subset=None):
     d = ds[split].to_dict()  # plain lists: column objects are slow to index
-    return [(t, lab, s) for t, lab, s in zip(d["text"], d["label"], d["subset"])
-            if subset is None or s == subset]
+    return [(t, lab, s) for t, lab, s in zip(d["text"], d["label"], d["subset"]) if subset is None or s == subset]
 
 
 def multiset(text: str) -> tuple[str, ...]:
@@ -54,8 +53,7 @@ def parse(text: str) -> tuple[int, int]:
     clauses must agree.
     """
     toks = text.split()
-    clauses = [(i, POLARITY[t] * (-1 if toks[i - 1] == "not" else 1))
-               for i, t in enumerate(toks) if t in POLARITY]
+    clauses = [(i, POLARITY[t] * (-1 if toks[i - 1] == "not" else 1)) for i, t in enumerate(toks) if t in POLARITY]
     assert clauses, text
     if "but" in toks:
         assert "although" not in toks and len(clauses) == 2, text
@@ -134,8 +132,7 @@ def test_twins_are_not_adjacent(ds):
 def test_order_dependent_clauses_have_opposite_polarity(ds):
     for text, _, _ in rows(ds, "train", "order_dependent"):
         toks = text.split()
-        pols = [POLARITY[t] * (-1 if toks[i - 1] == "not" else 1)
-                for i, t in enumerate(toks) if t in POLARITY]
+        pols = [POLARITY[t] * (-1 if toks[i - 1] == "not" else 1) for i, t in enumerate(toks) if t in POLARITY]
         assert sorted(pols) == [-1, 1], text
         assert ("but" in toks) != ("although" in toks), text
 
@@ -169,8 +166,9 @@ def test_the_long_config_composes_to_long_sentences():
 
     from tests.helpers import compose_train_config
 
-    cfg = compose_train_config(["data=synthetic_long", "data.source.n_train=100",
-                                "data.source.n_validation=50", "data.source.n_test=50"])
+    cfg = compose_train_config(
+        ["data=synthetic_long", "data.source.n_train=100", "data.source.n_validation=50", "data.source.n_test=50"]
+    )
     assert cfg.data.name != compose_train_config([]).data.name  # kept apart in results and caches
     d = instantiate(cfg.data.source)()
     lengths = [len(t.split()) for split in SPLITS for t in d[split]["text"]]
@@ -254,22 +252,25 @@ def test_fraction_extremes_keep_twins_together():
     assert set(d["train"]["subset"]) == {"order_free"}
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    ({"n_train": 0}, "n_train"),
-    ({"n_validation": -1}, "n_validation"),
-    ({"n_test": 2.5}, "n_test"),
-    ({"order_dependent_fraction": 1.5}, "order_dependent_fraction"),
-    ({"long_range_fraction": -0.1}, "long_range_fraction"),
-    ({"min_length": 3}, "min_length"),
-    ({"min_length": 30, "max_length": 20}, "max_length"),
-    ({"max_length": 25}, "max_length"),  # too short for long-range pairs
-    ({"max_length": 100, "long_range_distance": [100, 180]}, "max_length"),
-    ({"long_range_distance": [50, 20]}, "long_range_distance"),
-    ({"long_range_distance": [2, 50]}, "long_range_distance"),  # shorter than one filler phrase
-    ({"long_range_distance": 30}, "long_range_distance"),
-    ({"long_range_distance": [20.5, 50]}, "long_range_distance"),
-    ({"seed": -1}, "seed"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"n_train": 0}, "n_train"),
+        ({"n_validation": -1}, "n_validation"),
+        ({"n_test": 2.5}, "n_test"),
+        ({"order_dependent_fraction": 1.5}, "order_dependent_fraction"),
+        ({"long_range_fraction": -0.1}, "long_range_fraction"),
+        ({"min_length": 3}, "min_length"),
+        ({"min_length": 30, "max_length": 20}, "max_length"),
+        ({"max_length": 25}, "max_length"),  # too short for long-range pairs
+        ({"max_length": 100, "long_range_distance": [100, 180]}, "max_length"),
+        ({"long_range_distance": [50, 20]}, "long_range_distance"),
+        ({"long_range_distance": [2, 50]}, "long_range_distance"),  # shorter than one filler phrase
+        ({"long_range_distance": 30}, "long_range_distance"),
+        ({"long_range_distance": [20.5, 50]}, "long_range_distance"),
+        ({"seed": -1}, "seed"),
+    ],
+)
 def test_invalid_arguments_raise_value_error_naming_them(kwargs, name):
     with pytest.raises(ValueError, match=rf"^{name}="):
         make_order_sentiment(**kwargs)

@@ -1,4 +1,5 @@
 """`python -m src.train` end to end, as a user runs it (tiny settings)."""
+
 from __future__ import annotations
 
 import csv
@@ -12,8 +13,9 @@ from tests.helpers import REPO, tiny
 
 
 def run_train(*args: str, cwd=REPO, timeout=300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "src.train", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "src.train", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.mark.slow
@@ -22,15 +24,27 @@ def test_one_run_writes_results_checkpoints_and_metrics(tmp_path):
     proc = run_train(*tiny("lstm_c"), "seed=3", "trainer.max_epochs=2", f"hydra.run.dir={out}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
-    for key in ("summarizer", "seed", "data", "test/acc", "test/f1", "val/acc_best", "params",
-                "train_seconds", "tokens_per_second", "test/acc_order_dependent", "test/acc_order_free"):
+    for key in (
+        "summarizer",
+        "seed",
+        "data",
+        "test/acc",
+        "test/f1",
+        "val/acc_best",
+        "params",
+        "train_seconds",
+        "tokens_per_second",
+        "test/acc_order_dependent",
+        "test/acc_order_free",
+    ):
         assert results.get(key) is not None, key
     assert results["summarizer"] == "lstm_c" and results["seed"] == 3 and results["data"] == "order_sentiment"
     assert 0.0 <= results["test/acc"] <= 1.0 and results["tokens_per_second"] > 0
     assert results["params"] > 1000
     # test/acc is the average of the two equally sized subsets
     assert results["test/acc"] == pytest.approx(
-        (results["test/acc_order_dependent"] + results["test/acc_order_free"]) / 2, abs=1e-6)
+        (results["test/acc_order_dependent"] + results["test/acc_order_free"]) / 2, abs=1e-6
+    )
     assert (out / "checkpoints" / "last.ckpt").is_file()
     with open(out / "csv" / "metrics.csv") as f:
         columns = next(csv.reader(f))
@@ -44,10 +58,13 @@ def test_unknown_summarizer_lists_the_choices(tmp_path):
     assert "transformer" in proc.stderr and "bilstm" in proc.stderr and "avg_ch" in proc.stderr
 
 
-@pytest.mark.parametrize("override,message", [
-    ("summarizer.hidden_size=0", "hidden_size must be a positive integer, got 0"),
-    ("summarizer.dropout=1.5", "dropout must be in [0, 1), got 1.5"),
-])
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("summarizer.hidden_size=0", "hidden_size must be a positive integer, got 0"),
+        ("summarizer.dropout=1.5", "dropout must be in [0, 1), got 1.5"),
+    ],
+)
 def test_bad_setting_fails_before_training_in_one_line(tmp_path, override, message):
     proc = run_train("summarizer=lstm_h", override, "logger=none", f"hydra.run.dir={tmp_path}")
     assert proc.returncode == 2

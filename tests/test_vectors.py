@@ -1,6 +1,7 @@
 """Pretrained word vectors: the text formats (GloVe, word2vec header, .gz), lower-cased matching,
 coverage, exact rows in the model, freezing, clear errors, and checkpoints that reload without the
 vectors file."""
+
 from __future__ import annotations
 
 import gzip
@@ -29,7 +30,8 @@ VECTORS = {  # file word -> vector; "The" and "the" are case variants of one voc
 
 def write_vectors(path: Path, header: bool = False, vectors=VECTORS) -> Path:
     lines = ([f"{len(vectors)} {DIM}"] if header else []) + [
-        f"{w} " + " ".join(repr(x) for x in v) for w, v in vectors.items()]
+        f"{w} " + " ".join(repr(x) for x in v) for w, v in vectors.items()
+    ]
     data = ("\n".join(lines) + "\n").encode()
     if path.suffix == ".gz":
         path.write_bytes(gzip.compress(data))
@@ -41,16 +43,19 @@ def write_vectors(path: Path, header: bool = False, vectors=VECTORS) -> Path:
 VOCAB = {"[PAD]": 0, "[UNK]": 1, "the": 2, "film": 3, "good": 4, "bad": 5, ". . .": 6}
 
 
-@pytest.mark.parametrize("name, header", [("glove.txt", False), ("w2v.txt", True), ("glove.txt.gz", False),
-                                          ("w2v.vec.gz", True)])
+@pytest.mark.parametrize(
+    "name, header", [("glove.txt", False), ("w2v.txt", True), ("glove.txt.gz", False), ("w2v.vec.gz", True)]
+)
 def test_formats_and_lower_cased_matching(tmp_path, name, header):
     ids, vectors, dim = read_word_vectors(write_vectors(tmp_path / name, header), VOCAB)
     assert dim == DIM
     found = {int(i): v.tolist() for i, v in zip(ids, vectors)}
-    assert found == {2: pytest.approx(VECTORS["the"]),  # the exact lower-case entry wins over "The"
-                     3: pytest.approx(VECTORS["Film"]),  # "Film" matches "film" (lower-cased)
-                     4: pytest.approx(VECTORS["good"]),
-                     6: pytest.approx(VECTORS[". . ."])}
+    assert found == {
+        2: pytest.approx(VECTORS["the"]),  # the exact lower-case entry wins over "The"
+        3: pytest.approx(VECTORS["Film"]),  # "Film" matches "film" (lower-cased)
+        4: pytest.approx(VECTORS["good"]),
+        6: pytest.approx(VECTORS[". . ."]),
+    }
 
 
 def test_case_sensitive_matching(tmp_path):
@@ -66,8 +71,11 @@ def test_coverage_is_reported_and_special_tokens_are_skipped(tmp_path, caplog):
 
 
 def test_dimension_mismatch_is_a_clear_error(tmp_path):
-    with pytest.raises(DataError, match=r"holds 4-dimensional vectors but model.embedding.dim=8; "
-                                        r"set model.embedding.dim=4"):
+    with pytest.raises(
+        DataError,
+        match=r"holds 4-dimensional vectors but model.embedding.dim=8; "
+        r"set model.embedding.dim=4",
+    ):
         pretrained_embedding_rows(write_vectors(tmp_path / "v.txt"), VOCAB, 8)
 
 
@@ -109,10 +117,13 @@ def data(tmp_path) -> FilesDataModule:
 def model_for(dm, vectors: Path | None, freeze: bool = False) -> SentenceClassifier:
     torch.manual_seed(0)
     return SentenceClassifier(
-        summarizer={"_target_": "src.summarizers.MeanSummarizer"}, vocab_size=dm.vocab_size,
-        num_classes=dm.num_classes, embedding={"dim": DIM, "dropout": 0.0, "freeze": freeze,
-                                               "pretrained_path": str(vectors) if vectors else None},
-        head={"width": 8, "depth": 1}, label_names=dm.label_names)
+        summarizer={"_target_": "src.summarizers.MeanSummarizer"},
+        vocab_size=dm.vocab_size,
+        num_classes=dm.num_classes,
+        embedding={"dim": DIM, "dropout": 0.0, "freeze": freeze, "pretrained_path": str(vectors) if vectors else None},
+        head={"width": 8, "depth": 1},
+        label_names=dm.label_names,
+    )
 
 
 def test_model_rows_are_the_file_vectors(tmp_path, data):
@@ -136,8 +147,14 @@ def test_freeze_keeps_the_vectors_fixed_and_checkpoints_reload_without_the_file(
         model = model_for(data, vectors, freeze=freeze)
         model.load_pretrained_embeddings(data.tokenizer)
         before = model.embedding.weight.detach().clone()
-        trainer = L.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                            enable_model_summary=False, accelerator="cpu")
+        trainer = L.Trainer(
+            max_epochs=2,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            accelerator="cpu",
+        )
         trainer.fit(model, datamodule=data)
         changed = not torch.equal(before, model.embedding.weight.detach())
         assert changed is (not freeze)

@@ -3,6 +3,7 @@
 Offline runs of wandb >= 0.2x keep group, job type, tags and config only in their ``run-*.wandb``
 transaction log (LevelDB log format, protobuf records), so the test reads that file directly.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,14 @@ import pytest
 
 from tests.helpers import REPO
 
-TINY = ["data.source.n_train=200", "data.source.n_validation=100", "data.source.n_test=100",
-        "model.embedding.dim=16", "model.head.width=16", "trainer.max_epochs=1"]
+TINY = [
+    "data.source.n_train=200",
+    "data.source.n_validation=100",
+    "data.source.n_test=100",
+    "model.embedding.dim=16",
+    "model.head.width=16",
+    "trainer.max_epochs=1",
+]
 
 
 def wandb_records(path: Path):
@@ -31,8 +38,8 @@ def wandb_records(path: Path):
         if block - pos % block < 7:  # a block's tail too short for a header is padding
             pos += block - pos % block
             continue
-        length, kind = int.from_bytes(data[pos + 4:pos + 6], "little"), data[pos + 6]
-        payload, pos = data[pos + 7:pos + 7 + length], pos + 7 + length
+        length, kind = int.from_bytes(data[pos + 4 : pos + 6], "little"), data[pos + 6]
+        payload, pos = data[pos + 7 : pos + 7 + length], pos + 7 + length
         if kind in (1, 4):
             record = pb.Record()
             record.ParseFromString(pending + payload if kind == 4 else payload)
@@ -58,18 +65,39 @@ def read_offline_run(run_dir: Path) -> dict:
         elif kind == "exit":
             exit_code = record.exit.exit_code
     assert run is not None, path
-    return {"id": run.run_id, "group": run.run_group, "job_type": run.job_type, "tags": list(run.tags),
-            "name": run.display_name, "project": run.project, "config": config, "history": history,
-            "exit_code": exit_code}
+    return {
+        "id": run.run_id,
+        "group": run.run_group,
+        "job_type": run.job_type,
+        "tags": list(run.tags),
+        "name": run.display_name,
+        "project": run.project,
+        "config": config,
+        "history": history,
+        "exit_code": exit_code,
+    }
 
 
 @pytest.mark.slow
 def test_two_job_sweep_makes_two_finished_offline_runs_in_one_group(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "src.train", "-m", "logger=wandb", "summarizer=mean,rnn", "seed=3", *TINY,
-         f"hydra.sweep.dir={tmp_path}/s_${{unique_id:}}"],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
-        env={k: v for k, v in os.environ.items() if k != "WANDB_MODE"})  # offline must be the default
+        [
+            sys.executable,
+            "-m",
+            "src.train",
+            "-m",
+            "logger=wandb",
+            "summarizer=mean,rnn",
+            "seed=3",
+            *TINY,
+            f"hydra.sweep.dir={tmp_path}/s_${{unique_id:}}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={k: v for k, v in os.environ.items() if k != "WANDB_MODE"},
+    )  # offline must be the default
     assert proc.returncode == 0, proc.stderr[-3000:]
     (sweep,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     runs = {}

@@ -1,8 +1,9 @@
 """Length-bucketed batches: little padding, still random order in training, fixed order in eval."""
+
 from __future__ import annotations
 
 import math
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -20,9 +21,18 @@ class BucketBatchSampler(Sampler[list[int]]):
     list is padded by repetition so every rank gets the same count).
     """
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool, seed: int = 0,
-                 bucketing: bool = True, pool_factor: int = 50, drop_last: bool = False,
-                 num_replicas: int = 1, rank: int = 0):
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        bucketing: bool = True,
+        pool_factor: int = 50,
+        drop_last: bool = False,
+        num_replicas: int = 1,
+        rank: int = 0,
+    ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.lengths = np.asarray(lengths)
@@ -35,7 +45,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.epoch = epoch
 
     @property
-    def sampler(self) -> "BucketBatchSampler":
+    def sampler(self) -> BucketBatchSampler:
         """Lightning calls ``set_epoch`` on ``loader.sampler`` and ``loader.batch_sampler.sampler``,
         never on the batch sampler itself; pointing ``sampler`` here is what makes the buckets
         reshuffle every epoch (and a resumed run replay its epoch's batches)."""
@@ -48,13 +58,19 @@ class BucketBatchSampler(Sampler[list[int]]):
             order = rng.permutation(n)
             if self.bucketing:
                 pool = self.batch_size * self.pool_factor
-                order = np.concatenate([
-                    chunk[np.argsort(self.lengths[chunk], kind="stable")]
-                    for chunk in np.array_split(order, max(1, math.ceil(n / pool)))
-                ]) if n else order
+                order = (
+                    np.concatenate(
+                        [
+                            chunk[np.argsort(self.lengths[chunk], kind="stable")]
+                            for chunk in np.array_split(order, max(1, math.ceil(n / pool)))
+                        ]
+                    )
+                    if n
+                    else order
+                )
         else:
             order = np.argsort(self.lengths, kind="stable") if self.bucketing else np.arange(n)
-        batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
+        batches = [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
         if self.drop_last and batches and len(batches[-1]) < self.batch_size:
             batches.pop()
         if self.shuffle:
@@ -62,7 +78,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         if self.num_replicas > 1:
             per_rank = math.ceil(len(batches) / self.num_replicas)
             batches = (batches * self.num_replicas)[: per_rank * self.num_replicas] if batches else batches
-            batches = batches[self.rank::self.num_replicas]
+            batches = batches[self.rank :: self.num_replicas]
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -89,8 +105,11 @@ def collate(items: list[dict]) -> dict[str, torch.Tensor]:
     ids = np.zeros((len(items), int(lengths.max()) if len(items) else 0), dtype=np.int64)
     for row, it in enumerate(items):
         ids[row, : lengths[row]] = it["input_ids"]
-    batch = {"input_ids": torch.from_numpy(ids), "lengths": torch.from_numpy(lengths),
-             "index": torch.tensor([it["index"] for it in items], dtype=torch.long)}
+    batch = {
+        "input_ids": torch.from_numpy(ids),
+        "lengths": torch.from_numpy(lengths),
+        "index": torch.tensor([it["index"] for it in items], dtype=torch.long),
+    }
     for key in ("label", "subset", "distance"):
         if key in items[0]:
             batch[key] = torch.tensor([it[key] for it in items], dtype=torch.long)

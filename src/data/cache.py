@@ -6,14 +6,15 @@ and a run with other data or settings never reads a stale file. Writes go to a t
 renamed into place, so a killed run never leaves a half-written cache; an unreadable file is
 ignored (and rebuilt by the caller), never trusted.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import datasets
 import numpy as np
@@ -31,6 +32,7 @@ CACHE_VERSION = 1
 @dataclass
 class Prepared:
     """What set-up produces and the cache stores."""
+
     splits: dict[str, EncodedSplit]
     label_names: list[str]
     subset_names: list[str]
@@ -63,11 +65,16 @@ def load(path: Path, name: str) -> Prepared | None:
     try:
         with np.load(path, allow_pickle=False) as stored:
             meta = json.loads(stored["meta"].tobytes().decode())
-            splits = {split: EncodedSplit(stored[f"{split}__flat"], stored[f"{split}__offsets"],
-                                          stored[f"{split}__labels"],
-                                          stored[f"{split}__subsets"] if meta["subsets"] else None,
-                                          stored[f"{split}__distances"] if f"{split}__distances" in stored else None)
-                      for split in meta["splits"]}
+            splits = {
+                split: EncodedSplit(
+                    stored[f"{split}__flat"],
+                    stored[f"{split}__offsets"],
+                    stored[f"{split}__labels"],
+                    stored[f"{split}__subsets"] if meta["subsets"] else None,
+                    stored[f"{split}__distances"] if f"{split}__distances" in stored else None,
+                )
+                for split in meta["splits"]
+            }
         tokenizer = Tokenizer.from_str(meta["tokenizer"])
     except Exception as exc:  # noqa: BLE001  (a bad cache file is rebuilt, never trusted)
         log.warning("%s: ignoring unreadable cache file %s (%s); rebuilding it", name, path, exc)
@@ -77,13 +84,19 @@ def load(path: Path, name: str) -> Prepared | None:
 
 def save(path: Path, name: str, data: Prepared) -> None:
     """Store ``data`` at ``path`` atomically; a failed write is a warning, never an error."""
-    meta = {"version": CACHE_VERSION, "splits": list(data.splits), "label_names": data.label_names,
-            "subset_names": data.subset_names, "tokenizer": data.tokenizer.to_str(),
-            "subsets": any(d.subsets is not None for d in data.splits.values())}
+    meta = {
+        "version": CACHE_VERSION,
+        "splits": list(data.splits),
+        "label_names": data.label_names,
+        "subset_names": data.subset_names,
+        "tokenizer": data.tokenizer.to_str(),
+        "subsets": any(d.subsets is not None for d in data.splits.values()),
+    }
     arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
     for split, encoded in data.splits.items():
-        arrays.update({f"{split}__flat": encoded.flat, f"{split}__offsets": encoded.offsets,
-                       f"{split}__labels": encoded.labels})
+        arrays.update(
+            {f"{split}__flat": encoded.flat, f"{split}__offsets": encoded.offsets, f"{split}__labels": encoded.labels}
+        )
         if encoded.subsets is not None:
             arrays[f"{split}__subsets"] = encoded.subsets
         if encoded.distances is not None:

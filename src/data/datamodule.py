@@ -41,15 +41,16 @@ Decisions a user should know:
   second run with the same data skips tokenizer training and encoding. Writes go to a temporary
   file renamed into place, so a killed run never leaves a half-written cache.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import re
 import time
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Callable, Sequence
 
 import datasets
 import numpy as np
@@ -91,14 +92,31 @@ class TextDataModule(LightningDataModule):
         cache_dir: where tokenized splits are cached by content and settings (null: no cache).
     """
 
-    def __init__(self, source: Callable[[], datasets.DatasetDict], name: str = "data",
-                 text_column: str = "text", label_column: str = "label", subset_column: str | None = "subset",
-                 label_names: Sequence[str] | None = None, validation_fraction: float = 0.1,
-                 test_fraction: float = 0.1, split_seed: int = 0,
-                 min_frequency: int = 1, max_vocab: int = 50_000, lowercase: bool = True,
-                 max_length: int | None = 256, batch_size: int = 64, eval_batch_size: int | None = None,
-                 num_workers: int = 0, bucketing: bool = True, seed: int = 0, cache_dir: str | None = None,
-                 data_dir: str | None = None, folds: int | None = None, fold: int | None = None):
+    def __init__(
+        self,
+        source: Callable[[], datasets.DatasetDict],
+        name: str = "data",
+        text_column: str = "text",
+        label_column: str = "label",
+        subset_column: str | None = "subset",
+        label_names: Sequence[str] | None = None,
+        validation_fraction: float = 0.1,
+        test_fraction: float = 0.1,
+        split_seed: int = 0,
+        min_frequency: int = 1,
+        max_vocab: int = 50_000,
+        lowercase: bool = True,
+        max_length: int | None = 256,
+        batch_size: int = 64,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        bucketing: bool = True,
+        seed: int = 0,
+        cache_dir: str | None = None,
+        data_dir: str | None = None,
+        folds: int | None = None,
+        fold: int | None = None,
+    ):
         super().__init__()
         self.folds, self.fold = check_folds(folds, fold)
         self.data_dir = data_dir
@@ -125,8 +143,9 @@ class TextDataModule(LightningDataModule):
         self.cache_hit = False
 
     # ------------------------------------------------------------------ setup
-    def setup(self, stage: str | None = None, tokenizer: Tokenizer | None = None,
-              label_names: Sequence[str] | None = None) -> None:
+    def setup(
+        self, stage: str | None = None, tokenizer: Tokenizer | None = None, label_names: Sequence[str] | None = None
+    ) -> None:
         """Idempotent. ``tokenizer`` and ``label_names`` (both from a checkpoint) replace training a
         tokenizer and deriving the classes; then no train split is needed (e.g. a test file alone)."""
         if self.splits:
@@ -135,26 +154,44 @@ class TextDataModule(LightningDataModule):
         raw = self.source()
         self._check_structure(raw, need_train=tokenizer is None)
         if self.cache_dir is not None:
-            key = cache.cache_key(raw, (self.text_column, self.label_column, self.subset_column, DISTANCE_COLUMN),
-                                  self._cache_settings(tokenizer, given_names))
+            key = cache.cache_key(
+                raw,
+                (self.text_column, self.label_column, self.subset_column, DISTANCE_COLUMN),
+                self._cache_settings(tokenizer, given_names),
+            )
             self.cache_path = self.cache_dir / f"{_safe(self.name)}-{key}.npz"
             start = time.perf_counter()
             cached = cache.load(self.cache_path, self.name)
             if cached is not None:
                 self._adopt(cached)
                 self.cache_hit = True
-                log.info("%s: loaded tokenized data from cache %s in %.2f s (no tokenizer training or encoding): "
-                         "%s; vocabulary %d; labels %s", self.name, self.cache_path, time.perf_counter() - start,
-                         ", ".join(f"{s} {len(d)}" for s, d in self.splits.items()), self.vocab_size,
-                         self.label_names)
+                log.info(
+                    "%s: loaded tokenized data from cache %s in %.2f s (no tokenizer training or encoding): "
+                    "%s; vocabulary %d; labels %s",
+                    self.name,
+                    self.cache_path,
+                    time.perf_counter() - start,
+                    ", ".join(f"{s} {len(d)}" for s, d in self.splits.items()),
+                    self.vocab_size,
+                    self.label_names,
+                )
                 return
         start = time.perf_counter()
         self._adopt(self._prepare(raw, tokenizer, given_names))
-        log.info("%s: prepared in %.2f s: %s; vocabulary %d; labels %s", self.name, time.perf_counter() - start,
-                 ", ".join(f"{s} {len(d)}" for s, d in self.splits.items()), self.vocab_size, self.label_names)
+        log.info(
+            "%s: prepared in %.2f s: %s; vocabulary %d; labels %s",
+            self.name,
+            time.perf_counter() - start,
+            ", ".join(f"{s} {len(d)}" for s, d in self.splits.items()),
+            self.vocab_size,
+            self.label_names,
+        )
         if self.cache_path is not None:
-            cache.save(self.cache_path, self.name, cache.Prepared(self.splits, self.label_names,
-                                                                  self.subset_names, self.tokenizer))
+            cache.save(
+                self.cache_path,
+                self.name,
+                cache.Prepared(self.splits, self.label_names, self.subset_names, self.tokenizer),
+            )
 
     def _adopt(self, prepared: cache.Prepared) -> None:
         self.splits, self.tokenizer = prepared.splits, prepared.tokenizer
@@ -177,13 +214,16 @@ class TextDataModule(LightningDataModule):
         for split, ds in raw.items():
             for column, key in ((self.text_column, "text_column"), (self.label_column, "label_column")):
                 if column not in ds.column_names:
-                    raise DataError(f"{self._where(raw, split)}: no column {column!r} (columns: "
-                                    f"{', '.join(ds.column_names) or 'none'}); set data.{key}")
+                    raise DataError(
+                        f"{self._where(raw, split)}: no column {column!r} (columns: "
+                        f"{', '.join(ds.column_names) or 'none'}); set data.{key}"
+                    )
             if len(ds) == 0:
                 raise DataError(f"{self._where(raw, split)}: the split is empty")
 
-    def _prepare(self, raw: datasets.DatasetDict, tokenizer: Tokenizer | None,
-                 given_names: list[str] | None) -> cache.Prepared:
+    def _prepare(
+        self, raw: datasets.DatasetDict, tokenizer: Tokenizer | None, given_names: list[str] | None
+    ) -> cache.Prepared:
         use_subsets = bool(self.subset_column) and all(self.subset_column in ds.column_names for ds in raw.values())
         parts = {split: self._rows(raw, split, ds, use_subsets) for split, ds in raw.items()}
         if self.folds is not None:
@@ -192,11 +232,14 @@ class TextDataModule(LightningDataModule):
             parts.update(self._carve(parts))
         training = tokenizer is None
         names = decide_label_names(parts, given_names, training, self.name, self.label_column)
-        ids = {split: label_ids(rows, names, training, fixed_classes=bool(self.given_label_names))
-               for split, rows in parts.items()}
+        ids = {
+            split: label_ids(rows, names, training, fixed_classes=bool(self.given_label_names))
+            for split, rows in parts.items()
+        }
         subset_names = natural_sorted(s for p in parts.values() for s in p.subsets) if use_subsets else []
-        tokenizer = tokenizer or train_word_tokenizer(parts["train"].texts, self.min_frequency,
-                                                      self.max_vocab, self.lowercase)
+        tokenizer = tokenizer or train_word_tokenizer(
+            parts["train"].texts, self.min_frequency, self.max_vocab, self.lowercase
+        )
         subset_ids = {s: i for i, s in enumerate(subset_names)}
         distances = self._distances(raw, parts)
         splits = {}
@@ -204,8 +247,14 @@ class TextDataModule(LightningDataModule):
             rows = parts[split]
             flat, offsets, truncated = encode_flat(tokenizer, rows.texts, self.max_length)
             if truncated:
-                log.info("%s: truncated %d of %d texts (%.1f%%) to max_length=%d tokens", rows.where, truncated,
-                         len(rows.texts), 100 * truncated / len(rows.texts), self.max_length)
+                log.info(
+                    "%s: truncated %d of %d texts (%.1f%%) to max_length=%d tokens",
+                    rows.where,
+                    truncated,
+                    len(rows.texts),
+                    100 * truncated / len(rows.texts),
+                    self.max_length,
+                )
             subsets = np.asarray([subset_ids[s] for s in rows.subsets]) if use_subsets else None
             splits[split] = EncodedSplit(flat, offsets, ids[split], subsets, distances.get(split))
         # all or nothing: a failure above leaves the module as it was
@@ -223,17 +272,29 @@ class TextDataModule(LightningDataModule):
         dropped = len(texts) - len(keep)
         if dropped:
             first = sorted(set(range(len(texts))) - set(keep))[:5]
-            log.warning("%s: dropped %d of %d rows with empty or null text in column %r (rows %s%s)", where,
-                        dropped, len(texts), self.text_column, ", ".join(str(r + 1) for r in first),
-                        ", ..." if dropped > len(first) else "")
+            log.warning(
+                "%s: dropped %d of %d rows with empty or null text in column %r (rows %s%s)",
+                where,
+                dropped,
+                len(texts),
+                self.text_column,
+                ", ".join(str(r + 1) for r in first),
+                ", ..." if dropped > len(first) else "",
+            )
         if not keep:
             raise DataError(f"{where}: no row has text in column {self.text_column!r} (all {len(texts)} empty or null)")
         keys, kind = label_keys(where, ds, self.label_column, keep)
         feature = ds.features[self.label_column]
         subsets = column_values(ds, self.subset_column) if use_subsets else None
-        return Rows([texts[r] for r in keep], keys, kind, np.asarray(keep, dtype=np.int64) + 1,
-                    [str(subsets[r]) for r in keep] if use_subsets else None, where,
-                    list(feature.names) if isinstance(feature, datasets.ClassLabel) else None)
+        return Rows(
+            [texts[r] for r in keep],
+            keys,
+            kind,
+            np.asarray(keep, dtype=np.int64) + 1,
+            [str(subsets[r]) for r in keep] if use_subsets else None,
+            where,
+            list(feature.names) if isinstance(feature, datasets.ClassLabel) else None,
+        )
 
     def _has_distances(self, raw: datasets.DatasetDict) -> bool:
         return all(DISTANCE_COLUMN in ds.column_names for ds in raw.values())
@@ -245,16 +306,24 @@ class TextDataModule(LightningDataModule):
         if not self._has_distances(raw):
             return {}
         if self.folds is not None:
-            log.info("%s: cross-validation folds carry no %r column (no memory curve in the report)", self.name,
-                     DISTANCE_COLUMN)
+            log.info(
+                "%s: cross-validation folds carry no %r column (no memory curve in the report)",
+                self.name,
+                DISTANCE_COLUMN,
+            )
             return {}
-        columns = {split: np.asarray([_distance(v) for v in column_values(ds, DISTANCE_COLUMN)], dtype=np.int64)
-                   for split, ds in raw.items()}
+        columns = {
+            split: np.asarray([_distance(v) for v in column_values(ds, DISTANCE_COLUMN)], dtype=np.int64)
+            for split, ds in raw.items()
+        }
         return {split: columns[split if split in raw else "train"][rows.rows - 1] for split, rows in parts.items()}
 
     def _carve(self, parts: dict[str, Rows]) -> dict[str, Rows]:
-        fractions = {split: fraction for split, fraction in (("validation", self.validation_fraction),
-                                                             ("test", self.test_fraction)) if split not in parts}
+        fractions = {
+            split: fraction
+            for split, fraction in (("validation", self.validation_fraction), ("test", self.test_fraction))
+            if split not in parts
+        }
         if not fractions:
             return {}
         train = parts["train"]
@@ -265,10 +334,12 @@ class TextDataModule(LightningDataModule):
         out = {"train": train.take(index["train"], train.where)}
         for split in fractions:
             out[split] = train.take(index[split], f"{self.name}/{split} (carved from {train.where})")
-            message = ("%s: no %s split; carved %d rows (%.0f%%) from train (stratified, split_seed=%d)"
-                       + ("; its score is not comparable to an official test set" if split == "test" else ""))
-            (log.warning if split == "test" else log.info)(message, self.name, split, len(index[split]),
-                                                            100 * fractions[split], self.split_seed)
+            message = "%s: no %s split; carved %d rows (%.0f%%) from train (stratified, split_seed=%d)" + (
+                "; its score is not comparable to an official test set" if split == "test" else ""
+            )
+            (log.warning if split == "test" else log.info)(
+                message, self.name, split, len(index[split]), 100 * fractions[split], self.split_seed
+            )
         return out
 
     def _fold(self, parts: dict[str, Rows]) -> dict[str, Rows]:
@@ -280,21 +351,38 @@ class TextDataModule(LightningDataModule):
         except DataError as exc:
             raise DataError(f"{self.name}: {exc}") from None
         test, train = np.flatnonzero(fold_of == self.fold), np.flatnonzero(fold_of != self.fold)
-        log.info("%s: cross-validation fold %d of %d (stratified, split_seed=%d) as the test split: %d of the %d "
-                 "rows pooled from %s%s", self.name, self.fold, self.folds, self.split_seed, len(test), len(fold_of),
-                 ", ".join(order), "; the given splits are re-split" if len(order) > 1 else "")
-        return {"train": pooled.take(train, f"{self.name}/train (the {self.folds - 1} folds other than {self.fold})"),
-                "test": pooled.take(test, f"{self.name}/test (fold {self.fold} of {self.folds})")}
+        log.info(
+            "%s: cross-validation fold %d of %d (stratified, split_seed=%d) as the test split: %d of the %d "
+            "rows pooled from %s%s",
+            self.name,
+            self.fold,
+            self.folds,
+            self.split_seed,
+            len(test),
+            len(fold_of),
+            ", ".join(order),
+            "; the given splits are re-split" if len(order) > 1 else "",
+        )
+        return {
+            "train": pooled.take(train, f"{self.name}/train (the {self.folds - 1} folds other than {self.fold})"),
+            "test": pooled.take(test, f"{self.name}/test (fold {self.fold} of {self.folds})"),
+        }
 
     # ------------------------------------------------------------------ cache
     def _cache_settings(self, tokenizer: Tokenizer | None, label_names: list[str] | None) -> dict:
         """Every setting that changes the encoded result (the training seed and batch sizes do not)."""
         return {
             "columns": [self.text_column, self.label_column, self.subset_column],
-            "validation_fraction": self.validation_fraction, "test_fraction": self.test_fraction,
-            "split_seed": self.split_seed, "min_frequency": self.min_frequency, "max_vocab": self.max_vocab,
-            "lowercase": self.lowercase, "max_length": self.max_length, "label_names": label_names,
-            "tokenizer": cache.tokenizer_digest(tokenizer), "training": tokenizer is None,
+            "validation_fraction": self.validation_fraction,
+            "test_fraction": self.test_fraction,
+            "split_seed": self.split_seed,
+            "min_frequency": self.min_frequency,
+            "max_vocab": self.max_vocab,
+            "lowercase": self.lowercase,
+            "max_length": self.max_length,
+            "label_names": label_names,
+            "tokenizer": cache.tokenizer_digest(tokenizer),
+            "training": tokenizer is None,
             # only when set, so that the keys of fixed-split runs stay what they were
             **({"folds": self.folds, "fold": self.fold} if self.folds is not None else {}),
         }
@@ -327,11 +415,22 @@ class TextDataModule(LightningDataModule):
         trainer = getattr(self, "trainer", None)
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
         batch_size = batch_size or (self.batch_size if shuffle else self.eval_batch_size)
-        sampler = BucketBatchSampler(data.lengths, batch_size,
-                                     shuffle=shuffle, seed=self.seed, bucketing=self.bucketing,
-                                     num_replicas=replicas if shuffle else 1, rank=rank if shuffle else 0)
-        return DataLoader(data, batch_sampler=sampler, collate_fn=collate, num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0)
+        sampler = BucketBatchSampler(
+            data.lengths,
+            batch_size,
+            shuffle=shuffle,
+            seed=self.seed,
+            bucketing=self.bucketing,
+            num_replicas=replicas if shuffle else 1,
+            rank=rank if shuffle else 0,
+        )
+        return DataLoader(
+            data,
+            batch_sampler=sampler,
+            collate_fn=collate,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
 
     def train_dataloader(self):
         trainer = getattr(self, "trainer", None)
@@ -339,8 +438,12 @@ class TextDataModule(LightningDataModule):
         overfitting = trainer is not None and trainer.overfit_batches > 0
         loader = self.dataloader("train", shuffle=not overfitting, batch_size=self.batch_size)
         efficiency = padding_efficiency(self.splits["train"].lengths, list(loader.batch_sampler))
-        log.info("%s: padding efficiency %.3f on train batches (real tokens / padded slots; bucketing %s)",
-                 self.name, efficiency, "on" if self.bucketing else "off")
+        log.info(
+            "%s: padding efficiency %.3f on train batches (real tokens / padded slots; bucketing %s)",
+            self.name,
+            efficiency,
+            "on" if self.bucketing else "off",
+        )
         if trainer is not None and trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics({"data/padding_efficiency": efficiency}, step=0)
@@ -359,13 +462,16 @@ class TextDataModule(LightningDataModule):
 
 def check_folds(folds, fold) -> tuple[int | None, int | None]:
     """``(folds, fold)`` as integers, or a one-line ConfigError naming the key and its value."""
+
     def integer(value) -> bool:
         return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
     if folds is None:
         if fold is not None:
-            raise ConfigError(f"data.fold={fold!r} needs data.folds (K of K-fold cross-validation); "
-                              f"without folds the fixed splits are used")
+            raise ConfigError(
+                f"data.fold={fold!r} needs data.folds (K of K-fold cross-validation); "
+                f"without folds the fixed splits are used"
+            )
         return None, None
     if not integer(folds) or folds < 2:
         raise ConfigError(f"data.folds must be an integer >= 2 (or null for the fixed splits), got {folds!r}")
@@ -381,11 +487,24 @@ class FilesDataModule(TextDataModule):
     [data.test_file=...]`` or ``data.data_dir=FOLDER`` holding ``train.csv`` etc. (see
     ``src.data.sources.load_files`` for the formats)."""
 
-    def __init__(self, train_file: str | None = None, validation_file: str | None = None,
-                 test_file: str | None = None, data_dir: str | None = None, name: str | None = None, **kwargs):
-        source = partial(load_files, train_file=train_file, validation_file=validation_file, test_file=test_file,
-                         data_dir=data_dir, text_column=kwargs.get("text_column", "text"),
-                         label_column=kwargs.get("label_column", "label"))
+    def __init__(
+        self,
+        train_file: str | None = None,
+        validation_file: str | None = None,
+        test_file: str | None = None,
+        data_dir: str | None = None,
+        name: str | None = None,
+        **kwargs,
+    ):
+        source = partial(
+            load_files,
+            train_file=train_file,
+            validation_file=validation_file,
+            test_file=test_file,
+            data_dir=data_dir,
+            text_column=kwargs.get("text_column", "text"),
+            label_column=kwargs.get("label_column", "label"),
+        )
         if not name:
             anchor = Path(data_dir or train_file or test_file or validation_file or "data").expanduser()
             is_split_file = anchor.stem in ("train", "validation", "dev", "valid", "test")

@@ -1,4 +1,5 @@
 """The encoded form of one split: every text's token ids in one flat array, served as a torch Dataset."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,14 @@ from torch.utils.data import Dataset
 class EncodedSplit(Dataset):
     """Token ids of one split in one flat int32 array; text i is ``flat[offsets[i]:offsets[i + 1]]``."""
 
-    def __init__(self, flat: np.ndarray, offsets: np.ndarray, labels: np.ndarray,
-                 subsets: np.ndarray | None = None, distances: np.ndarray | None = None):
+    def __init__(
+        self,
+        flat: np.ndarray,
+        offsets: np.ndarray,
+        labels: np.ndarray,
+        subsets: np.ndarray | None = None,
+        distances: np.ndarray | None = None,
+    ):
         self.flat, self.offsets = np.asarray(flat, dtype=np.int32), np.asarray(offsets, dtype=np.int64)
         self.labels = np.asarray(labels, dtype=np.int64)
         self.subsets = None if subsets is None else np.asarray(subsets, dtype=np.int64)
@@ -25,7 +32,7 @@ class EncodedSplit(Dataset):
         return len(self.labels)
 
     def __getitem__(self, i: int) -> dict:
-        item = {"input_ids": self.flat[self.offsets[i]:self.offsets[i + 1]], "label": int(self.labels[i]), "index": i}
+        item = {"input_ids": self.flat[self.offsets[i] : self.offsets[i + 1]], "label": int(self.labels[i]), "index": i}
         if self.subsets is not None:
             item["subset"] = int(self.subsets[i])
         if self.distances is not None:

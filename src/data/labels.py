@@ -9,6 +9,7 @@
 
 Every error is a one-line :class:`DataError` naming the split (and its file), column, row or value.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,6 +24,7 @@ from .sources import DataError, natural_sorted
 @dataclass
 class Rows:
     """One split on its way to being encoded; ``rows`` are 1-based rows of the original split."""
+
     texts: list[str]
     keys: list[str]
     kind: str  # "int" (integer labels), "names" (ClassLabel or strings)
@@ -31,21 +33,35 @@ class Rows:
     where: str
     class_names: list[str] | None = None  # a ClassLabel column's own names, in its order
 
-    def take(self, index: np.ndarray, where: str) -> "Rows":
-        return Rows([self.texts[i] for i in index], [self.keys[i] for i in index], self.kind, self.rows[index],
-                    None if self.subsets is None else [self.subsets[i] for i in index], where, self.class_names)
+    def take(self, index: np.ndarray, where: str) -> Rows:
+        return Rows(
+            [self.texts[i] for i in index],
+            [self.keys[i] for i in index],
+            self.kind,
+            self.rows[index],
+            None if self.subsets is None else [self.subsets[i] for i in index],
+            where,
+            self.class_names,
+        )
 
     @staticmethod
-    def concat(parts: list["Rows"], where: str) -> "Rows":
+    def concat(parts: list[Rows], where: str) -> Rows:
         """The rows of ``parts`` one after the other (e.g. every split, to re-split into folds)."""
         kinds = {p.kind for p in parts}
         if len(kinds) > 1:
-            raise DataError(f"{where}: the splits' labels are of different kinds (integers in some, names in "
-                            f"others: {', '.join(p.where for p in parts)}); they cannot be pooled")
-        return Rows([t for p in parts for t in p.texts], [k for p in parts for k in p.keys], parts[0].kind,
-                    np.concatenate([p.rows for p in parts]),
-                    None if any(p.subsets is None for p in parts) else [s for p in parts for s in p.subsets],
-                    where, parts[0].class_names)
+            raise DataError(
+                f"{where}: the splits' labels are of different kinds (integers in some, names in "
+                f"others: {', '.join(p.where for p in parts)}); they cannot be pooled"
+            )
+        return Rows(
+            [t for p in parts for t in p.texts],
+            [k for p in parts for k in p.keys],
+            parts[0].kind,
+            np.concatenate([p.rows for p in parts]),
+            None if any(p.subsets is None for p in parts) else [s for p in parts for s in p.subsets],
+            where,
+            parts[0].class_names,
+        )
 
 
 def column_values(ds: datasets.Dataset, name: str) -> list:
@@ -63,16 +79,19 @@ def label_keys(where: str, ds: datasets.Dataset, column: str, keep: list[int]) -
     if isinstance(feature, datasets.ClassLabel):
         bad = next((r for r in keep if not 0 <= values[r] < len(feature.names)), None)
         if bad is not None:
-            raise DataError(f"{where}: column {column!r} row {bad + 1} has label {values[bad]} outside its "
-                            f"{len(feature.names)} classes (the Hub marks unlabelled rows with -1)")
+            raise DataError(
+                f"{where}: column {column!r} row {bad + 1} has label {values[bad]} outside its "
+                f"{len(feature.names)} classes (the Hub marks unlabelled rows with -1)"
+            )
         return [feature.names[values[r]] for r in keep], "names"
     dtype = getattr(feature, "dtype", None)
     if dtype is not None and (dtype.startswith(("int", "uint")) or dtype.startswith("float")):
         keys = []
         for r in keep:
             if float(values[r]) != int(values[r]):
-                raise DataError(f"{where}: column {column!r} row {r + 1} has label {values[r]!r}, "
-                                f"neither an integer nor a name")
+                raise DataError(
+                    f"{where}: column {column!r} row {r + 1} has label {values[r]!r}, neither an integer nor a name"
+                )
             keys.append(str(int(values[r])))
         return keys, "int"
     if dtype in ("string", "large_string", "bool"):
@@ -80,8 +99,9 @@ def label_keys(where: str, ds: datasets.Dataset, column: str, keep: list[int]) -
     raise DataError(f"{where}: column {column!r} holds {feature}, expected integer or string labels")
 
 
-def decide_label_names(parts: dict[str, Rows], given: list[str] | None, training: bool, name: str,
-                       label_column: str) -> list[str]:
+def decide_label_names(
+    parts: dict[str, Rows], given: list[str] | None, training: bool, name: str, label_column: str
+) -> list[str]:
     """The classes, in id order: ``given``, else the train split's ClassLabel names or sorted labels.
     When ``training``, every class must have a training example and there must be two or more."""
     if given:
@@ -91,8 +111,9 @@ def decide_label_names(parts: dict[str, Rows], given: list[str] | None, training
     elif "train" in parts:
         names = parts["train"].class_names or natural_sorted(parts["train"].keys)
     else:
-        raise DataError(f"{name}: without a train split the label names must be given "
-                        f"(setup(label_names=...) or data.label_names)")
+        raise DataError(
+            f"{name}: without a train split the label names must be given (setup(label_names=...) or data.label_names)"
+        )
     if training:
         train = parts["train"]
         counts = {n: 0 for n in names}
@@ -101,11 +122,9 @@ def decide_label_names(parts: dict[str, Rows], given: list[str] | None, training
                 counts[key] += 1
         empty = [n for n, c in counts.items() if c == 0]
         if empty:
-            raise DataError(f"{train.where}: class {empty[0]!r} has no training examples "
-                            f"(classes: {', '.join(names)})")
+            raise DataError(f"{train.where}: class {empty[0]!r} has no training examples (classes: {', '.join(names)})")
         if len(names) < 2:
-            raise DataError(f"{train.where}: only one class ({names[0]!r}) in column "
-                            f"{label_column!r}; need at least 2")
+            raise DataError(f"{train.where}: only one class ({names[0]!r}) in column {label_column!r}; need at least 2")
     return names
 
 
@@ -132,8 +151,12 @@ def label_ids(rows: Rows, names: list[str], training: bool, fixed_classes: bool)
     if len(unknown):
         first = unknown[0]
         more = f" (and {len(unknown) - 1} more rows)" if len(unknown) > 1 else ""
-        known = ("never appears in train (train labels: " if training and not fixed_classes
-                 else "is not one of the classes (")
-        raise DataError(f"{rows.where}: label {rows.keys[first]!r} in row {rows.rows[first]} {known}"
-                        f"{', '.join(names)}){more}")
+        known = (
+            "never appears in train (train labels: "
+            if training and not fixed_classes
+            else "is not one of the classes ("
+        )
+        raise DataError(
+            f"{rows.where}: label {rows.keys[first]!r} in row {rows.rows[first]} {known}{', '.join(names)}){more}"
+        )
     return ids

@@ -8,14 +8,15 @@ each split came from in ``origins`` (see :func:`origin`), so that a later error 
 Bad input raises :class:`DataError` with one line naming the file, column, row or value. Rows are
 counted from 1 and exclude a header line; for ``.txt`` files they are line numbers.
 """
+
 from __future__ import annotations
 
 import codecs
 import csv
 import json
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 import datasets
 import numpy as np
@@ -46,9 +47,15 @@ def origin(data: datasets.DatasetDict, split: str) -> str:
 
 
 # --------------------------------------------------------------------------- HuggingFace Hub
-def load_hub(path: str, name: str | None = None, revision: str | None = None,
-             splits: Mapping[str, str] | None = None, columns: Mapping[str, str] | None = None,
-             cache_dir: str | None = None, **load_kwargs) -> datasets.DatasetDict:
+def load_hub(
+    path: str,
+    name: str | None = None,
+    revision: str | None = None,
+    splits: Mapping[str, str] | None = None,
+    columns: Mapping[str, str] | None = None,
+    cache_dir: str | None = None,
+    **load_kwargs,
+) -> datasets.DatasetDict:
     """``datasets.load_dataset(path, name, revision=...)`` with its splits and columns renamed to ours.
 
     ``splits`` maps our split name to the dataset's (e.g. ``{train: train, test: validation}`` for
@@ -63,7 +70,7 @@ def load_hub(path: str, name: str | None = None, revision: str | None = None,
     """
     try:
         loaded = datasets.load_dataset(path, name, revision=revision, cache_dir=cache_dir, **load_kwargs)
-    except Exception as exc:  # noqa: BLE001  (network, missing cache, bad id: all one message)
+    except Exception as exc:
         offline = " with HF_DATASETS_OFFLINE=1 (is it in the HF cache?)" if datasets.config.HF_HUB_OFFLINE else ""
         what = path + (f" ({name})" if name else "") + (f" @ {revision}" if revision else "")
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -78,8 +85,9 @@ def load_hub(path: str, name: str | None = None, revision: str | None = None,
     label = path + (f"/{name}" if name else "")
     out = datasets.DatasetDict({ours: loaded[theirs] for ours, theirs in mapping.items()})
     if columns:
-        out = datasets.DatasetDict({split: _rename_columns(ds, columns, f"{label} [{mapping[split]}]")
-                                    for split, ds in out.items()})
+        out = datasets.DatasetDict(
+            {split: _rename_columns(ds, columns, f"{label} [{mapping[split]}]") for split, ds in out.items()}
+        )
     return with_origins(out, {ours: f"{label} [{theirs}]" for ours, theirs in mapping.items()})
 
 
@@ -87,17 +95,23 @@ def _rename_columns(ds: datasets.Dataset, columns: Mapping[str, str], where: str
     """Keep ``columns`` (ours: theirs) of ``ds`` under our names."""
     missing = [theirs for theirs in columns.values() if theirs not in ds.column_names]
     if missing:
-        raise DataError(f"{where}: no column {missing[0]!r} (columns: {', '.join(ds.column_names)}); "
-                        f"set data.source.columns")
+        raise DataError(
+            f"{where}: no column {missing[0]!r} (columns: {', '.join(ds.column_names)}); set data.source.columns"
+        )
     kept = ds.select_columns(list(dict.fromkeys(columns.values())))
     renamed = {theirs: ours for ours, theirs in columns.items() if ours != theirs}
     return kept.rename_columns(renamed) if renamed else kept
 
 
 # --------------------------------------------------------------------------- local files
-def load_files(train_file: str | None = None, validation_file: str | None = None,
-               test_file: str | None = None, data_dir: str | None = None,
-               text_column: str = "text", label_column: str = "label") -> datasets.DatasetDict:
+def load_files(
+    train_file: str | None = None,
+    validation_file: str | None = None,
+    test_file: str | None = None,
+    data_dir: str | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+) -> datasets.DatasetDict:
     """Read local files, the format chosen by the extension.
 
     ``.csv`` (comma, header row, RFC-4180 quoting), ``.tsv`` (tab, header row, no quoting, as in
@@ -139,14 +153,17 @@ def find_split_file(folder: Path, split: str) -> str | None:
     return None
 
 
-def read_file(path: str | Path, text_column: str = "text", label_column: str = "label",
-              key: str = "file") -> datasets.Dataset:
+def read_file(
+    path: str | Path, text_column: str = "text", label_column: str = "label", key: str = "file"
+) -> datasets.Dataset:
     """One local file as an in-memory ``datasets.Dataset`` (no copy in the HF cache)."""
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in SUPPORTED_EXTENSIONS:
-        raise DataError(f"{key}: unsupported extension {path.suffix or '(none)'!r} of {path} "
-                        f"(use {', '.join(SUPPORTED_EXTENSIONS)})")
+        raise DataError(
+            f"{key}: unsupported extension {path.suffix or '(none)'!r} of {path} "
+            f"(use {', '.join(SUPPORTED_EXTENSIONS)})"
+        )
     if not path.is_file():
         raise DataError(f"{key}: no such file: {path}")
     if path.stat().st_size == 0:
@@ -163,7 +180,7 @@ def read_file(path: str | Path, text_column: str = "text", label_column: str = "
         return datasets.Dataset.from_pandas(_read_frame(path, ext, text_column), preserve_index=False)
     except DataError:
         raise
-    except Exception as exc:  # noqa: BLE001  (parser errors: name the file, keep one line)
+    except Exception as exc:
         detail = " ".join(str(exc).split()) or type(exc).__name__
         raise DataError(f"{path}: cannot read as {ext[1:]}: {detail}") from exc
 
@@ -175,8 +192,7 @@ def _read_frame(path: Path, ext: str, text_column: str):
         options = dict(sep=",") if ext == ".csv" else dict(sep="\t", quoting=csv.QUOTE_NONE)
         header = pd.read_csv(path, nrows=0, encoding="utf-8-sig", **options).columns
         dtype = {text_column: str} if text_column in header else None
-        return pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, na_values=[""],
-                           dtype=dtype, **options)
+        return pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, na_values=[""], dtype=dtype, **options)
     with open(path, encoding="utf-8-sig") as f:
         if ext == ".jsonl":
             records = []
@@ -187,15 +203,17 @@ def _read_frame(path: Path, ext: str, text_column: str):
                     except json.JSONDecodeError as exc:
                         raise DataError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
                     if not isinstance(records[-1], dict):
-                        raise DataError(f"{path}: line {number} is not a JSON object like {{\"text\": ..., ...}}")
+                        raise DataError(f'{path}: line {number} is not a JSON object like {{"text": ..., ...}}')
         else:
             try:
                 records = json.load(f)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})") from None
             if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-                raise DataError(f"{path}: expected a JSON list of records like [{{\"text\": ..., \"label\": ...}}]; "
-                                f"for one record a line name the file .jsonl")
+                raise DataError(
+                    f'{path}: expected a JSON list of records like [{{"text": ..., "label": ...}}]; '
+                    f"for one record a line name the file .jsonl"
+                )
     return pd.DataFrame.from_records(records)
 
 
@@ -230,10 +248,12 @@ def check_utf8(path: Path, chunk_size: int = 1 << 20) -> None:
             except UnicodeDecodeError as exc:
                 # exc.start counts from the bytes the decoder still held from the previous chunk
                 offset = consumed - pending + exc.start
-                line = lines + chunk[:max(0, offset - consumed)].count(b"\n") + 1
-                bad = exc.object[exc.start:exc.start + 1].hex()
-                raise DataError(f"{path}: not valid UTF-8: byte 0x{bad} at byte offset {offset} (line {line}); "
-                                f"re-save the file as UTF-8") from None
+                line = lines + chunk[: max(0, offset - consumed)].count(b"\n") + 1
+                bad = exc.object[exc.start : exc.start + 1].hex()
+                raise DataError(
+                    f"{path}: not valid UTF-8: byte 0x{bad} at byte offset {offset} (line {line}); "
+                    f"re-save the file as UTF-8"
+                ) from None
             if final:
                 return
             consumed += len(chunk)
@@ -259,15 +279,16 @@ def carve_splits(labels: Sequence, fractions: Mapping[str, float], seed: int) ->
         start = 0
         for split, fraction in fractions.items():
             count = min(int(round(float(fraction) * len(rows))), len(rows) - 1 - start)
-            taken[split].append(rows[start:start + max(count, 0)])
+            taken[split].append(rows[start : start + max(count, 0)])
             start += max(count, 0)
         train.append(rows[start:])
     out = {"train": np.sort(np.concatenate(train))}
     for split, parts in taken.items():
         out[split] = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
         if len(out[split]) == 0:
-            raise DataError(f"train has too few rows ({len(labels)}) to carve a {split} split "
-                            f"of fraction {fractions[split]}")
+            raise DataError(
+                f"train has too few rows ({len(labels)}) to carve a {split} split of fraction {fractions[split]}"
+            )
     return out
 
 
@@ -282,8 +303,10 @@ def stratified_folds(labels: Sequence, folds: int, seed: int) -> np.ndarray:
     small = [(c, n) for c, n in zip(classes.tolist(), counts.tolist()) if n < folds]
     if small:
         cls, count = min(small, key=lambda item: item[1])
-        raise DataError(f"data.folds={folds} is more than the {count} examples of class {cls!r}; "
-                        f"use at most {int(counts.min())} folds")
+        raise DataError(
+            f"data.folds={folds} is more than the {count} examples of class {cls!r}; "
+            f"use at most {int(counts.min())} folds"
+        )
     rng = np.random.default_rng([int(seed), 20240612])
     fold_of = np.empty(len(labels), dtype=np.int64)
     start = 0
@@ -296,9 +319,11 @@ def stratified_folds(labels: Sequence, folds: int, seed: int) -> np.ndarray:
 
 def natural_sorted(values: Iterable[str]) -> list[str]:
     """Integers in numeric order first ("2" before "10"), then the other names alphabetically."""
+
     def key(v: str):
         try:
             return (0, int(v), "")
         except ValueError:
             return (1, 0, v)
+
     return sorted(set(values), key=key)

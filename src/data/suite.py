@@ -5,6 +5,7 @@ A set is present in ``DIR`` when ``DIR/<set>/train.<ext>`` exists (any format ``
 the layout of ``../shared/data``. Looking needs no network, so the sweep's ``data`` parameter is
 computed from the folder while Hydra sets the sweep up (the ``benchmark_sets`` resolver).
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,12 +39,17 @@ def sweep_sets(data_root: str | Path | None = None, sets=SUITE) -> str:
         raise ConfigError(f"benchmark.data_root={data_root}: no such folder")
     present, missing = local_sets(root, sets)
     if not present:
-        raise ConfigError(f"benchmark.data_root={data_root} holds none of the sets {', '.join(sets)} "
-                          f"(expected <set>/train.csv in it)")
+        raise ConfigError(
+            f"benchmark.data_root={data_root} holds none of the sets {', '.join(sets)} (expected <set>/train.csv in it)"
+        )
     if missing and (str(root), tuple(missing)) not in _reported:  # once per process, not once per job
         _reported.add((str(root), tuple(missing)))
-        log.warning("benchmark.data_root=%s: running %s; missing %s (no <set>/train.csv there)",
-                    data_root, ", ".join(present), ", ".join(missing))
+        log.warning(
+            "benchmark.data_root=%s: running %s; missing %s (no <set>/train.csv there)",
+            data_root,
+            ", ".join(present),
+            ", ".join(missing),
+        )
     return ",".join(present)
 
 

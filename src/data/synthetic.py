@@ -48,28 +48,98 @@ SUBSETS = ("order_free", "order_dependent")
 
 # --------------------------------------------------------------------------- lexicon
 POSITIVE_ADJECTIVES = (
-    "good", "great", "excellent", "brilliant", "wonderful", "superb", "delightful",
-    "charming", "gripping", "moving", "clever", "stunning", "beautiful", "engaging",
-    "memorable", "witty", "elegant", "powerful", "lovely", "inventive", "compelling",
-    "terrific", "fantastic", "impressive", "enjoyable",
+    "good",
+    "great",
+    "excellent",
+    "brilliant",
+    "wonderful",
+    "superb",
+    "delightful",
+    "charming",
+    "gripping",
+    "moving",
+    "clever",
+    "stunning",
+    "beautiful",
+    "engaging",
+    "memorable",
+    "witty",
+    "elegant",
+    "powerful",
+    "lovely",
+    "inventive",
+    "compelling",
+    "terrific",
+    "fantastic",
+    "impressive",
+    "enjoyable",
 )
 NEGATIVE_ADJECTIVES = (
-    "bad", "dull", "awful", "terrible", "boring", "weak", "clumsy", "tedious", "bland",
-    "messy", "lifeless", "forgettable", "poor", "stale", "flat", "shallow", "dreadful",
-    "lazy", "painful", "predictable", "sloppy", "tiresome", "wooden", "mediocre",
+    "bad",
+    "dull",
+    "awful",
+    "terrible",
+    "boring",
+    "weak",
+    "clumsy",
+    "tedious",
+    "bland",
+    "messy",
+    "lifeless",
+    "forgettable",
+    "poor",
+    "stale",
+    "flat",
+    "shallow",
+    "dreadful",
+    "lazy",
+    "painful",
+    "predictable",
+    "sloppy",
+    "tiresome",
+    "wooden",
+    "mediocre",
     "annoying",
 )
 # Singular only, so every verb agrees with every noun.
 NOUNS = (
-    "plot", "acting", "script", "soundtrack", "cast", "pacing", "dialogue", "ending",
-    "direction", "cinematography", "score", "editing", "story", "lead", "villain",
-    "humor", "premise", "finale", "writing", "performance", "setting", "opening",
-    "climax", "screenplay", "atmosphere",
+    "plot",
+    "acting",
+    "script",
+    "soundtrack",
+    "cast",
+    "pacing",
+    "dialogue",
+    "ending",
+    "direction",
+    "cinematography",
+    "score",
+    "editing",
+    "story",
+    "lead",
+    "villain",
+    "humor",
+    "premise",
+    "finale",
+    "writing",
+    "performance",
+    "setting",
+    "opening",
+    "climax",
+    "screenplay",
+    "atmosphere",
 )
 DETERMINERS = ("the", "this", "its", "that")
 VERBS = ("was", "is", "felt", "seemed", "remained")
 INTENSIFIERS = (
-    "really", "truly", "quite", "very", "rather", "remarkably", "genuinely", "pretty",
+    "really",
+    "truly",
+    "quite",
+    "very",
+    "rather",
+    "remarkably",
+    "genuinely",
+    "pretty",
     "simply",
 )
 NEGATION = "not"
@@ -87,49 +157,86 @@ _ADJECTIVES_BY_POLARITY = {1: POSITIVE_ADJECTIVES, -1: NEGATIVE_ADJECTIVES}
 def _expand(template: str, **slots: tuple[str, ...]) -> list[str]:
     """All fillings of ``template`` (``{name}`` slots) with the given alternatives."""
     names = list(slots)
-    return [template.format(**dict(zip(names, combo)))
-            for combo in itertools.product(*(slots[n] for n in names))]
+    return [template.format(**dict(zip(names, combo))) for combo in itertools.product(*(slots[n] for n in names))]
 
 
-_PLACES = ("lisbon", "berlin", "northern canada", "a small fishing village", "rural ireland",
-           "the south of france", "two different countries")
-_TIMES = ("last spring", "last fall", "this year", "in march", "two years ago",
-          "over the holidays")
+_PLACES = (
+    "lisbon",
+    "berlin",
+    "northern canada",
+    "a small fishing village",
+    "rural ireland",
+    "the south of france",
+    "two different countries",
+)
+_TIMES = ("last spring", "last fall", "this year", "in march", "two years ago", "over the holidays")
 _RELATIVES = ("sister", "brother", "neighbor", "roommate", "uncle", "cousin", "coworker")
-_WHEN = ("on a sunday night", "on a weekday afternoon", "on a flight to tokyo",
-         "at the local multiplex", "on a small laptop screen")
+_WHEN = (
+    "on a sunday night",
+    "on a weekday afternoon",
+    "on a flight to tokyo",
+    "at the local multiplex",
+    "on a small laptop screen",
+)
 
 # Neutral filler: no sentiment adjective, no negation, no connective and none of the
 # clause vocabulary (nouns, verbs, intensifiers), so it can change a sentence's
 # length and the distance between clues without ever changing its label.
 _FILLER_TEXTS = [
-    "on video", "in theaters", "on television", "with subtitles", "last weekend", "at home",
-    "at a premiere", "at a festival", "as far as i remember", "from what i recall",
-    "over the holiday weekend", "in its original language with subtitles",
+    "on video",
+    "in theaters",
+    "on television",
+    "with subtitles",
+    "last weekend",
+    "at home",
+    "at a premiere",
+    "at a festival",
+    "as far as i remember",
+    "from what i recall",
+    "over the holiday weekend",
+    "in its original language with subtitles",
     *_expand("with a running time of {n} hours", n=("two", "three", "about two", "nearly three")),
     *_expand("with a running time of {n} minutes", n=("ninety", "about ninety", "eighty")),
     *_expand("released {t}", t=_TIMES),
-    *_expand("released {t} in {v}", t=_TIMES,
-             v=("a handful of theaters", "a few cities", "most countries",
-                "a handful of theaters across the country")),
+    *_expand(
+        "released {t} in {v}",
+        t=_TIMES,
+        v=("a handful of theaters", "a few cities", "most countries", "a handful of theaters across the country"),
+    ),
     *_expand("shot on location in {p}", p=_PLACES),
-    *_expand("based on a {s}", s=("novel", "memoir", "comic book", "radio play",
-                                  "newspaper article", "novel from the sixties",
-                                  "comic book from the nineties")),
-    *_expand("directed by a {d}", d=("newcomer", "former photographer", "director from berlin",
-                                     "former music video director")),
-    *_expand("set in {s} during {p}", s=("a small town", "a coastal city", "a remote island"),
-             p=("the winter", "the late seventies", "a heat wave")),
+    *_expand(
+        "based on a {s}",
+        s=(
+            "novel",
+            "memoir",
+            "comic book",
+            "radio play",
+            "newspaper article",
+            "novel from the sixties",
+            "comic book from the nineties",
+        ),
+    ),
+    *_expand(
+        "directed by a {d}",
+        d=("newcomer", "former photographer", "director from berlin", "former music video director"),
+    ),
+    *_expand(
+        "set in {s} during {p}",
+        s=("a small town", "a coastal city", "a remote island"),
+        p=("the winter", "the late seventies", "a heat wave"),
+    ),
     *_expand("which i {v} {w}", v=("watched", "saw"), w=_WHEN),
     *_expand("which i {v} with my {r}", v=("watched", "saw"), r=_RELATIVES),
     *_expand("according to my {r}", r=_RELATIVES),
     *_expand("which my {r} picked for movie night", r=_RELATIVES),
     *_expand("produced by a small studio in {p}", p=_PLACES),
-    *_expand("starring a {g} of {f}", g=("group", "handful", "mix"),
-             f=("familiar faces", "newcomers", "former child actors", "stage actors")),
+    *_expand(
+        "starring a {g} of {f}",
+        g=("group", "handful", "mix"),
+        f=("familiar faces", "newcomers", "former child actors", "stage actors"),
+    ),
     *_expand("with music by a {n} composer", n=("french", "young", "local", "classical")),
-    *_expand("made on a budget of {a} million dollars",
-             a=("two", "five", "about five", "roughly twenty")),
+    *_expand("made on a budget of {a} million dollars", a=("two", "five", "about five", "roughly twenty")),
     *_expand("shown at a film festival in {p}", p=("berlin", "toronto", "venice")),
     *_expand("which came out {t}", t=_TIMES),
 ]
@@ -137,16 +244,19 @@ FILLER_PHRASES: tuple[tuple[str, ...], ...] = tuple(sorted({tuple(t.split()) for
 
 # Relative clauses ("which i saw ...") only read well after the clause they attach to.
 _FILLER_BY_LENGTH = {  # position -> phrase length -> phrases
-    "suffix": {n: tuple(p for p in FILLER_PHRASES if len(p) == n)
-               for n in sorted({len(p) for p in FILLER_PHRASES})},
-    "prefix": {n: tuple(p for p in FILLER_PHRASES if len(p) == n and p[0] != "which")
-               for n in sorted({len(p) for p in FILLER_PHRASES})},
+    "suffix": {n: tuple(p for p in FILLER_PHRASES if len(p) == n) for n in sorted({len(p) for p in FILLER_PHRASES})},
+    "prefix": {
+        n: tuple(p for p in FILLER_PHRASES if len(p) == n and p[0] != "which")
+        for n in sorted({len(p) for p in FILLER_PHRASES})
+    },
 }
 # A filler phrase always travels with one comma, so it costs len(phrase) + 1 tokens.
 _MIN_COST = min(_FILLER_BY_LENGTH["suffix"]) + 1
 _MAX_COST = max(_FILLER_BY_LENGTH["suffix"]) + 1
-assert all(set(by_len) == set(range(_MIN_COST - 1, _MAX_COST)) and all(by_len.values())
-           for by_len in _FILLER_BY_LENGTH.values()), "every filler length must be available"
+assert all(
+    set(by_len) == set(range(_MIN_COST - 1, _MAX_COST)) and all(by_len.values())
+    for by_len in _FILLER_BY_LENGTH.values()
+), "every filler length must be available"
 
 _SHORTEST_SENTENCE = 5  # "the plot was good ."
 _SHORTEST_TWIN = 11  # "the plot was good , but the cast was dull ."
@@ -225,8 +335,7 @@ class _Skeleton:
         self.det = rng.pick(DETERMINERS)
         self.noun = noun
         self.verb = rng.pick(_NEGATABLE_VERBS if negatable else VERBS)
-        self.intensifier = (rng.pick(_NEGATABLE_INTENSIFIERS if negatable else INTENSIFIERS)
-                            if rng.coin(0.3) else None)
+        self.intensifier = rng.pick(_NEGATABLE_INTENSIFIERS if negatable else INTENSIFIERS) if rng.coin(0.3) else None
         self.adj = adj
 
     def render(self, negated: bool) -> list[str]:
@@ -290,8 +399,12 @@ def _order_free(rng: _Rng, label: int, min_length: int, max_length: int) -> list
     else:
         front = pad if rng.coin(0.5) else 0
     openers: set = set()
-    return (_prefix(_filler(rng, front, "prefix", openers)) + body
-            + _suffix(_filler(rng, pad - front, "suffix", openers)) + ["."])
+    return (
+        _prefix(_filler(rng, front, "prefix", openers))
+        + body
+        + _suffix(_filler(rng, pad - front, "suffix", openers))
+        + ["."]
+    )
 
 
 def _opposite_clauses(rng: _Rng) -> tuple[list[str], list[str], int]:
@@ -304,8 +417,7 @@ def _opposite_clauses(rng: _Rng) -> tuple[list[str], list[str], int]:
     return a, b, pol_a
 
 
-def _twin_pair(rng: _Rng, long_range: bool, min_length: int, max_length: int,
-               long_range_distance: tuple[int, int]):
+def _twin_pair(rng: _Rng, long_range: bool, min_length: int, max_length: int, long_range_distance: tuple[int, int]):
     """Two sentences with the same token multiset and opposite labels.
 
     Returns ``[(tokens, label, distance), (tokens, label, distance)]`` or None if the draw does
@@ -327,8 +439,10 @@ def _twin_pair(rng: _Rng, long_range: bool, min_length: int, max_length: int,
         nouns = rng.sample(NOUNS, 2)
         s1, s2 = (_Skeleton(rng, n, a, negatable=True) for n, a in zip(nouns, adjs))
         # (head up to and including the deciding adjective, rest before the tail, label)
-        parts = [(s1.render(True) + [",", "but"] + s2.render(False), [], p),
-                 (s1.render(False) + [",", "but"] + s2.render(True), [], -p)]
+        parts = [
+            (s1.render(True) + [",", "but"] + s2.render(False), [], p),
+            (s1.render(False) + [",", "but"] + s2.render(True), [], -p),
+        ]
     elif kind == "contrast":
         a, b, pol_a = _opposite_clauses(rng)
         parts = [(a + [",", "but"] + b, [], -pol_a), (b + [",", "but"] + a, [], pol_a)]
@@ -367,8 +481,10 @@ def _twin_pair(rng: _Rng, long_range: bool, min_length: int, max_length: int,
     prefix = _prefix(_filler(rng, front, "prefix", openers))
     tail = _suffix(_filler(rng, tail_cost, "suffix", openers))
     # distance = tokens after the deciding adjective (the last token of ``head``): rest + tail + "."
-    return [(prefix + head + rest + tail + ["."], 1 if label == 1 else 0, len(rest) + len(tail) + 1)
-            for head, rest, label in parts]
+    return [
+        (prefix + head + rest + tail + ["."], 1 if label == 1 else 0, len(rest) + len(tail) + 1)
+        for head, rest, label in parts
+    ]
 
 
 # --------------------------------------------------------------------------- assembly
@@ -392,8 +508,9 @@ def _check_distance(value) -> tuple[int, int]:
         if isinstance(v, bool) or not isinstance(v, Integral):
             raise ValueError(f"long_range_distance={list(value)!r} must hold two integers")
     if not _MIN_COST + 1 <= lo <= hi:
-        raise ValueError(f"long_range_distance={[lo, hi]!r} needs {_MIN_COST + 1} <= lo <= hi "
-                         f"(the tail is whole filler phrases)")
+        raise ValueError(
+            f"long_range_distance={[lo, hi]!r} needs {_MIN_COST + 1} <= lo <= hi (the tail is whole filler phrases)"
+        )
     return int(lo), int(hi)
 
 
@@ -405,8 +522,7 @@ def _separate_twins(rng: _Rng, items: list) -> None:
     if n < 4:
         return
     for _ in range(_MAX_ATTEMPTS):
-        bad = [i for i in range(n - 1)
-               if items[i][3] is not None and items[i][3] == items[i + 1][3]]
+        bad = [i for i in range(n - 1) if items[i][3] is not None and items[i][3] == items[i + 1][3]]
         if not bad:
             return
         for i in bad:
@@ -414,9 +530,18 @@ def _separate_twins(rng: _Rng, items: list) -> None:
             items[i + 1], items[j] = items[j], items[i + 1]
 
 
-def _make_split(rng: _Rng, n: int, *, order_dependent_fraction: float, long_range_fraction: float,
-                long_range_distance: tuple[int, int], min_length: int, max_length: int,
-                seen: set, pair_ids: itertools.count) -> dict:
+def _make_split(
+    rng: _Rng,
+    n: int,
+    *,
+    order_dependent_fraction: float,
+    long_range_fraction: float,
+    long_range_distance: tuple[int, int],
+    min_length: int,
+    max_length: int,
+    seen: set,
+    pair_ids: itertools.count,
+) -> dict:
     n_dep = 2 * round(n * order_dependent_fraction / 2)
     if n_dep > n:
         n_dep -= 2
@@ -458,17 +583,25 @@ def _make_split(rng: _Rng, n: int, *, order_dependent_fraction: float, long_rang
             raise RuntimeError("could not generate a new order_free example; too many duplicates")
 
     _separate_twins(rng, items)
-    return {"text": [item[0] for item in items],
-            "label": [item[1] for item in items],
-            "subset": [item[2] for item in items],
-            "distance": [item[4] for item in items]}
+    return {
+        "text": [item[0] for item in items],
+        "label": [item[1] for item in items],
+        "subset": [item[2] for item in items],
+        "distance": [item[4] for item in items],
+    }
 
 
-def make_order_sentiment(n_train: int = 4000, n_validation: int = 1000, n_test: int = 1000,
-                         order_dependent_fraction: float = 0.5, long_range_fraction: float = 0.3,
-                         min_length: int = 5, max_length: int = 60,
-                         long_range_distance: Sequence[int] = (20, 50),
-                         seed: int = 0) -> datasets.DatasetDict:
+def make_order_sentiment(
+    n_train: int = 4000,
+    n_validation: int = 1000,
+    n_test: int = 1000,
+    order_dependent_fraction: float = 0.5,
+    long_range_fraction: float = 0.3,
+    min_length: int = 5,
+    max_length: int = 60,
+    long_range_distance: Sequence[int] = (20, 50),
+    seed: int = 0,
+) -> datasets.DatasetDict:
     """Generate the order-vs-bag-of-words sentiment benchmark (deterministic in ``seed``).
 
     Returns a ``DatasetDict`` with splits ``train`` / ``validation`` / ``test`` and
@@ -496,24 +629,34 @@ def make_order_sentiment(n_train: int = 4000, n_validation: int = 1000, n_test: 
         raise ValueError(f"max_length={max_length} must be >= {_SHORTEST_TWIN} for order_dependent examples")
     distance = _check_distance(long_range_distance)
     if order_dependent_fraction > 0 and long_range_fraction > 0 and max_length < _SHORTEST_HEAD + distance[0]:
-        raise ValueError(f"max_length={max_length} must be >= {_SHORTEST_HEAD + distance[0]} for long-range "
-                         f"examples ({_SHORTEST_HEAD} tokens + long_range_distance {distance[0]})")
+        raise ValueError(
+            f"max_length={max_length} must be >= {_SHORTEST_HEAD + distance[0]} for long-range "
+            f"examples ({_SHORTEST_HEAD} tokens + long_range_distance {distance[0]})"
+        )
 
     rng = _Rng(int(seed))
     seen: set = set()
     pair_ids = itertools.count()
-    features = datasets.Features({
-        "text": datasets.Value("string"),
-        "label": datasets.ClassLabel(names=list(LABEL_NAMES)),
-        "subset": datasets.Value("string"),
-        "distance": datasets.Value("int32"),
-    })
+    features = datasets.Features(
+        {
+            "text": datasets.Value("string"),
+            "label": datasets.ClassLabel(names=list(LABEL_NAMES)),
+            "subset": datasets.Value("string"),
+            "distance": datasets.Value("int32"),
+        }
+    )
     splits = {}
     for split, n in (("train", n_train), ("validation", n_validation), ("test", n_test)):
-        columns = _make_split(rng, int(n), order_dependent_fraction=float(order_dependent_fraction),
-                              long_range_fraction=float(long_range_fraction),
-                              long_range_distance=distance,
-                              min_length=int(min_length), max_length=int(max_length),
-                              seen=seen, pair_ids=pair_ids)
+        columns = _make_split(
+            rng,
+            int(n),
+            order_dependent_fraction=float(order_dependent_fraction),
+            long_range_fraction=float(long_range_fraction),
+            long_range_distance=distance,
+            min_length=int(min_length),
+            max_length=int(max_length),
+            seen=seen,
+            pair_ids=pair_ids,
+        )
         splits[split] = datasets.Dataset.from_dict(columns, features=features)
     return datasets.DatasetDict(splits)

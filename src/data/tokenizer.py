@@ -2,10 +2,11 @@
 
 Its JSON travels inside every checkpoint, so a trained model can be applied to raw text later.
 """
+
 from __future__ import annotations
 
 import itertools
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
@@ -14,8 +15,9 @@ PAD_TOKEN, UNK_TOKEN = "[PAD]", "[UNK]"
 PAD_ID, UNK_ID = 0, 1
 
 
-def train_word_tokenizer(texts: Iterable[str], min_frequency: int = 1, max_vocab: int = 50_000,
-                         lowercase: bool = True) -> Tokenizer:
+def train_word_tokenizer(
+    texts: Iterable[str], min_frequency: int = 1, max_vocab: int = 50_000, lowercase: bool = True
+) -> Tokenizer:
     """Lower-case, split on whitespace and punctuation, keep words seen ``min_frequency`` times
     (at most ``max_vocab`` entries including [PAD]=0 and [UNK]=1); the rest become [UNK]."""
     if min_frequency < 1:
@@ -26,8 +28,9 @@ def train_word_tokenizer(texts: Iterable[str], min_frequency: int = 1, max_vocab
     norms = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
     tokenizer.normalizer = normalizers.Sequence(norms)
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    trainer = trainers.WordLevelTrainer(vocab_size=max_vocab, min_frequency=min_frequency,
-                                        special_tokens=[PAD_TOKEN, UNK_TOKEN], show_progress=False)
+    trainer = trainers.WordLevelTrainer(
+        vocab_size=max_vocab, min_frequency=min_frequency, special_tokens=[PAD_TOKEN, UNK_TOKEN], show_progress=False
+    )
     tokenizer.train_from_iterator(texts, trainer=trainer)
     assert tokenizer.token_to_id(PAD_TOKEN) == PAD_ID and tokenizer.token_to_id(UNK_TOKEN) == UNK_ID
     return tokenizer
@@ -41,8 +44,9 @@ def encode(tokenizer: Tokenizer, texts: list[str], max_length: int | None) -> li
     return ids
 
 
-def encode_flat(tokenizer: Tokenizer, texts: list[str], max_length: int | None,
-                chunk_size: int = 20_000) -> tuple[np.ndarray, np.ndarray, int]:
+def encode_flat(
+    tokenizer: Tokenizer, texts: list[str], max_length: int | None, chunk_size: int = 20_000
+) -> tuple[np.ndarray, np.ndarray, int]:
     """All texts' ids in one int32 array plus int64 ``offsets`` (text i is ``flat[offsets[i]:offsets[i+1]]``).
 
     One flat array instead of a list of lists keeps big corpora small in memory and quick to cache.
@@ -50,12 +54,12 @@ def encode_flat(tokenizer: Tokenizer, texts: list[str], max_length: int | None,
     """
     pieces, lengths, truncated = [], np.zeros(len(texts), dtype=np.int64), 0
     for start in range(0, len(texts), chunk_size):
-        ids = [e.ids for e in tokenizer.encode_batch(texts[start:start + chunk_size], add_special_tokens=False)]
+        ids = [e.ids for e in tokenizer.encode_batch(texts[start : start + chunk_size], add_special_tokens=False)]
         if max_length:
             truncated += sum(len(x) > max_length for x in ids)
             ids = [x[:max_length] for x in ids]
         counts = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-        lengths[start:start + len(ids)] = counts
+        lengths[start : start + len(ids)] = counts
         pieces.append(np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32, count=int(counts.sum())))
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])

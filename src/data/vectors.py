@@ -5,12 +5,13 @@ GloVe files do not. Words may contain spaces (GloVe 840B has a few): the last D 
 numbers. Binary word2vec files (``.bin``) are not read: convert them to text first
 (e.g. gensim ``KeyedVectors.save_word2vec_format(..., binary=False)``).
 """
+
 from __future__ import annotations
 
 import gzip
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
@@ -23,8 +24,9 @@ def _open_binary(path: Path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
-def read_word_vectors(path: str | Path, vocab: Mapping[str, int], lowercase: bool = True
-                      ) -> tuple[np.ndarray, np.ndarray, int]:
+def read_word_vectors(
+    path: str | Path, vocab: Mapping[str, int], lowercase: bool = True
+) -> tuple[np.ndarray, np.ndarray, int]:
     """The vectors of the words in ``vocab`` (word -> id).
 
     With ``lowercase`` a file word matches the vocabulary word equal to its lower-case form; when
@@ -53,8 +55,10 @@ def read_word_vectors(path: str | Path, vocab: Mapping[str, int], lowercase: boo
                     if dim < 1:
                         raise DataError(f"{path}: line {number} has no numbers after the word")
                 if len(fields) < dim + 1:
-                    raise DataError(f"{path}: line {number} has {len(fields) - 1} numbers, expected {dim} "
-                                    f"(the dimension of the first vector)")
+                    raise DataError(
+                        f"{path}: line {number} has {len(fields) - 1} numbers, expected {dim} "
+                        f"(the dimension of the first vector)"
+                    )
                 word = " ".join(fields[:-dim])
                 key = word.lower() if lowercase else word
                 index = vocab.get(key)
@@ -79,9 +83,9 @@ def read_word_vectors(path: str | Path, vocab: Mapping[str, int], lowercase: boo
     return ids, vectors, dim
 
 
-def pretrained_embedding_rows(path: str | Path, vocab: Mapping[str, int], dim: int,
-                              special_ids: tuple[int, ...] = (0, 1), lowercase: bool = True
-                              ) -> tuple[np.ndarray, np.ndarray]:
+def pretrained_embedding_rows(
+    path: str | Path, vocab: Mapping[str, int], dim: int, special_ids: tuple[int, ...] = (0, 1), lowercase: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows to copy into an embedding table of width ``dim``: ``(ids, vectors)``.
 
     Checks the file's dimension against ``dim`` and that at least one word matches, and logs the
@@ -90,11 +94,20 @@ def pretrained_embedding_rows(path: str | Path, vocab: Mapping[str, int], dim: i
     words = {w: i for w, i in vocab.items() if i not in special_ids}
     ids, vectors, file_dim = read_word_vectors(path, words, lowercase)
     if file_dim != dim:
-        raise DataError(f"{path} holds {file_dim}-dimensional vectors but model.embedding.dim={dim}; "
-                        f"set model.embedding.dim={file_dim}")
+        raise DataError(
+            f"{path} holds {file_dim}-dimensional vectors but model.embedding.dim={dim}; "
+            f"set model.embedding.dim={file_dim}"
+        )
     if len(ids) == 0:
-        raise DataError(f"{path}: none of the {len(words):,} vocabulary words has a vector "
-                        f"(lower-cased: {lowercase}); is it the right file?")
-    log.info("pretrained vectors %s: found %s of %s words (%.1f%%); the rest start random", Path(path).name,
-             f"{len(ids):,}", f"{len(words):,}", 100 * len(ids) / len(words))
+        raise DataError(
+            f"{path}: none of the {len(words):,} vocabulary words has a vector "
+            f"(lower-cased: {lowercase}); is it the right file?"
+        )
+    log.info(
+        "pretrained vectors %s: found %s of %s words (%.1f%%); the rest start random",
+        Path(path).name,
+        f"{len(ids):,}",
+        f"{len(words):,}",
+        100 * len(ids) / len(words),
+    )
     return ids, vectors

@@ -3,6 +3,7 @@ on the vectors and word dropout on the tokens.
 
 A subclass of ``nn.Embedding``, so the table stays ``embedding.weight`` in checkpoints.
 """
+
 from __future__ import annotations
 
 import torch
@@ -12,11 +13,21 @@ from src.summarizers.base import ConfigError, check_dropout, check_positive
 
 
 class WordEmbedding(nn.Embedding):
-    def __init__(self, vocab_size: int, dim: int = 128, pad_id: int = 0, unk_id: int | None = None,
-                 dropout: float = 0.0, word_dropout: float = 0.0, init_std: float | None = None,
-                 freeze: bool = False, pretrained_path: str | None = None):
-        super().__init__(vocab_size, check_positive("model.embedding.dim", int(dim), "WordEmbedding"),
-                         padding_idx=pad_id)
+    def __init__(
+        self,
+        vocab_size: int,
+        dim: int = 128,
+        pad_id: int = 0,
+        unk_id: int | None = None,
+        dropout: float = 0.0,
+        word_dropout: float = 0.0,
+        init_std: float | None = None,
+        freeze: bool = False,
+        pretrained_path: str | None = None,
+    ):
+        super().__init__(
+            vocab_size, check_positive("model.embedding.dim", int(dim), "WordEmbedding"), padding_idx=pad_id
+        )
         if init_std is not None:  # PyTorch draws N(0, 1): vectors of norm ~sqrt(dim) that Adam moves slowly
             if isinstance(init_std, bool) or not isinstance(init_std, (int, float)) or not init_std > 0:
                 raise ConfigError(f"model.embedding.init_std must be a positive number or null, got {init_std!r}")
@@ -48,8 +59,9 @@ class WordEmbedding(nn.Embedding):
 
         special = tuple(i for i in (self.pad_id, tokenizer.token_to_id("[UNK]")) if i is not None)
         lowercase = tokenizer.normalizer is not None and tokenizer.normalizer.normalize_str("A") == "a"
-        ids, vectors = pretrained_embedding_rows(self.pretrained_path, tokenizer.get_vocab(), self.embedding_dim,
-                                                 special_ids=special, lowercase=lowercase)
+        ids, vectors = pretrained_embedding_rows(
+            self.pretrained_path, tokenizer.get_vocab(), self.embedding_dim, special_ids=special, lowercase=lowercase
+        )
         with torch.no_grad():
             found = torch.as_tensor(vectors, dtype=self.weight.dtype)
             self.weight.normal_(0.0, float(found.std()) if found.numel() > 1 else 1.0)

@@ -1,4 +1,5 @@
 """The classifier head every summarizer shares, so differences in the table come from the summary."""
+
 from __future__ import annotations
 
 import torch
@@ -14,8 +15,11 @@ class ResidualBlock(nn.Module):
         super().__init__()
         self.norm = nn.LayerNorm(width)
         self.mlp = nn.Sequential(
-            nn.Linear(width, width * expansion), nn.GELU(), nn.Dropout(dropout),
-            nn.Linear(width * expansion, width), nn.Dropout(dropout),
+            nn.Linear(width, width * expansion),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(width * expansion, width),
+            nn.Dropout(dropout),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -30,9 +34,17 @@ class ResidualMLPHead(nn.Module):
     L2 norm of each class's output weight vector after every optimizer step, as Kim's code does (3).
     """
 
-    def __init__(self, input_dim: int, num_classes: int, width: int | None = 128, depth: int = 2,
-                 expansion: int = 2, dropout: float = 0.1, input_dropout: float = 0.0,
-                 max_norm: float | None = None):
+    def __init__(
+        self,
+        input_dim: int,
+        num_classes: int,
+        width: int | None = 128,
+        depth: int = 2,
+        expansion: int = 2,
+        dropout: float = 0.1,
+        input_dropout: float = 0.0,
+        max_norm: float | None = None,
+    ):
         super().__init__()
         check_positive("expansion", expansion, "ResidualMLPHead")
         check_dropout(dropout, "ResidualMLPHead")
@@ -40,8 +52,9 @@ class ResidualMLPHead(nn.Module):
         self.input_dropout = nn.Dropout(check_dropout(input_dropout, "ResidualMLPHead", "input_dropout"))
         if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
             raise ConfigError(f"ResidualMLPHead: depth must be an integer >= 0, got {depth!r}")
-        if max_norm is not None and (isinstance(max_norm, bool) or not isinstance(max_norm, (int, float))
-                                     or not max_norm > 0):
+        if max_norm is not None and (
+            isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or not max_norm > 0
+        ):
             raise ConfigError(f"ResidualMLPHead: max_norm must be a positive number or null, got {max_norm!r}")
         self.max_norm = None if max_norm is None else float(max_norm)
         if width is None:

@@ -4,6 +4,7 @@ Everything needed to rebuild the model (summarizer and optimizer configs include
 hyperparameter, and the tokenizer rides in the checkpoint, so ``load_from_checkpoint`` gives a
 model that can read raw text.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,6 +20,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from src.summarizers.base import ConfigError, check_dropout
 from src.utils.errors import NumericsError
+
 from .embedding import WordEmbedding
 from .head import ResidualMLPHead
 
@@ -30,8 +32,9 @@ def _plain(cfg: Any) -> Any:
 ORDER_PROBE_SEED = 1234
 
 
-def shuffle_words(input_ids: torch.Tensor, lengths: torch.Tensor, index: torch.Tensor,
-                  seed: int = ORDER_PROBE_SEED) -> torch.Tensor:
+def shuffle_words(
+    input_ids: torch.Tensor, lengths: torch.Tensor, index: torch.Tensor, seed: int = ORDER_PROBE_SEED
+) -> torch.Tensor:
     """Each row's real tokens in a random order that depends only on (seed, example index), so
     every model, batch order and device sees the same shuffled test set; padding stays at the end."""
     order = torch.arange(input_ids.shape[1]).repeat(input_ids.shape[0], 1)
@@ -56,23 +59,42 @@ class SentenceClassifier(LightningModule):
         label_smoothing: on the training loss only; validation and test losses stay plain.
     """
 
-    def __init__(self, summarizer: dict, vocab_size: int, num_classes: int,
-                 embedding: dict | None = None, head: dict | None = None,
-                 optimizer: dict | None = None, scheduler: dict | None = None,
-                 scheduler_monitor: str = "val/acc", pad_id: int = 0, unk_id: int | None = None,
-                 label_smoothing: float = 0.0, label_names: list[str] | None = None,
-                 subset_names: list[str] | None = None):
+    def __init__(
+        self,
+        summarizer: dict,
+        vocab_size: int,
+        num_classes: int,
+        embedding: dict | None = None,
+        head: dict | None = None,
+        optimizer: dict | None = None,
+        scheduler: dict | None = None,
+        scheduler_monitor: str = "val/acc",
+        pad_id: int = 0,
+        unk_id: int | None = None,
+        label_smoothing: float = 0.0,
+        label_names: list[str] | None = None,
+        subset_names: list[str] | None = None,
+    ):
         super().__init__()
         summarizer, embedding, head = _plain(summarizer), _plain(embedding) or {}, _plain(head) or {}
         optimizer, scheduler = _plain(optimizer), _plain(scheduler)
-        self.save_hyperparameters({
-            "summarizer": summarizer, "vocab_size": vocab_size, "num_classes": num_classes,
-            "embedding": embedding, "head": head, "optimizer": optimizer, "scheduler": scheduler,
-            "scheduler_monitor": scheduler_monitor, "pad_id": pad_id, "unk_id": unk_id,
-            "label_smoothing": label_smoothing,
-            "label_names": list(label_names or [str(i) for i in range(num_classes)]),
-            "subset_names": list(subset_names or []),
-        })
+        self.save_hyperparameters(
+            {
+                "summarizer": summarizer,
+                "vocab_size": vocab_size,
+                "num_classes": num_classes,
+                "embedding": embedding,
+                "head": head,
+                "optimizer": optimizer,
+                "scheduler": scheduler,
+                "scheduler_monitor": scheduler_monitor,
+                "pad_id": pad_id,
+                "unk_id": unk_id,
+                "label_smoothing": label_smoothing,
+                "label_names": list(label_names or [str(i) for i in range(num_classes)]),
+                "subset_names": list(subset_names or []),
+            }
+        )
         if num_classes < 2:
             raise ConfigError(f"need at least 2 classes, got {num_classes}")
         self.embedding = WordEmbedding(vocab_size, pad_id=pad_id, unk_id=unk_id, **embedding)
@@ -90,8 +112,9 @@ class SentenceClassifier(LightningModule):
         self.val_acc_best = MaxMetric()
         self.test_acc = MulticlassAccuracy(**metric, average="micro")
         self.test_f1 = MulticlassF1Score(**metric, average="macro")
-        self.test_subset_acc = nn.ModuleList(MulticlassAccuracy(**metric, average="micro")
-                                             for _ in self.hparams.subset_names)
+        self.test_subset_acc = nn.ModuleList(
+            MulticlassAccuracy(**metric, average="micro") for _ in self.hparams.subset_names
+        )
         # Order probe: accuracy on the test set with each sentence's words shuffled (shuffle_words).
         self.test_acc_shuffled = MulticlassAccuracy(**metric, average="micro")
         self.test_predictions: dict[str, list] | None = None  # per test example, for the sweep report
@@ -118,7 +141,8 @@ class SentenceClassifier(LightningModule):
         if not torch.isfinite(loss):
             raise NumericsError(
                 f"non-finite training loss ({loss.item()}) at global step {self.global_step} "
-                f"(epoch {self.current_epoch}, batch {batch_idx}); lower model.optimizer.lr or check the data")
+                f"(epoch {self.current_epoch}, batch {batch_idx}); lower model.optimizer.lr or check the data"
+            )
         self.train_loss(loss)
         self.train_acc(preds, batch["label"])
         self.log("train/loss", self.train_loss, on_step=False, on_epoch=True, prog_bar=True)
@@ -134,7 +158,8 @@ class SentenceClassifier(LightningModule):
             raise NumericsError(
                 f"non-finite validation loss ({loss.item()}) after global step {self.global_step} "
                 f"(epoch {self.current_epoch}, validation batch {batch_idx}); earlier checkpoints are kept; "
-                "lower model.optimizer.lr or check the data")
+                "lower model.optimizer.lr or check the data"
+            )
         self.val_loss(loss)
         self.val_acc(preds, batch["label"])
         self.val_f1(preds, batch["label"])
@@ -156,7 +181,7 @@ class SentenceClassifier(LightningModule):
         self.log("test/acc", self.test_acc, on_step=False, on_epoch=True)
         self.log("test/f1", self.test_f1, on_step=False, on_epoch=True)
         if "subset" in batch:
-            for i, (name, metric) in enumerate(zip(self.hparams.subset_names, self.test_subset_acc)):
+            for i, metric in enumerate(self.test_subset_acc):
                 mask = batch["subset"] == i
                 if mask.any():
                     metric.update(preds[mask], labels[mask])
@@ -164,8 +189,13 @@ class SentenceClassifier(LightningModule):
         preds_shuffled = self(shuffled, batch["lengths"]).argmax(dim=-1)
         self.test_acc_shuffled(preds_shuffled, labels)
         self.log("test/acc_shuffled", self.test_acc_shuffled, on_step=False, on_epoch=True)
-        rows = {"index": batch["index"], "label": labels, "pred": preds, "pred_shuffled": preds_shuffled,
-                "length": batch["lengths"]}
+        rows = {
+            "index": batch["index"],
+            "label": labels,
+            "pred": preds,
+            "pred_shuffled": preds_shuffled,
+            "length": batch["lengths"],
+        }
         if "subset" in batch:
             rows["subset"] = batch["subset"]
         if "distance" in batch:  # tokens after the deciding word (-1: none), for the report's memory curve
@@ -177,11 +207,11 @@ class SentenceClassifier(LightningModule):
 
     def on_test_epoch_end(self) -> None:
         if self._test_rows:  # this rank's examples; src.train writes them to predictions.csv
-            self.test_predictions = {k: torch.cat([r[k] for r in self._test_rows]).tolist()
-                                     for k in self._test_rows[0]}
+            self.test_predictions = {k: torch.cat([r[k] for r in self._test_rows]).tolist() for k in self._test_rows[0]}
             if "subset" in self.test_predictions:
-                self.test_predictions["subset"] = [self.hparams.subset_names[i]
-                                                   for i in self.test_predictions["subset"]]
+                self.test_predictions["subset"] = [
+                    self.hparams.subset_names[i] for i in self.test_predictions["subset"]
+                ]
             self._test_rows = []
         for name, metric in zip(self.hparams.subset_names, self.test_subset_acc):
             if metric.update_count:
@@ -195,15 +225,23 @@ class SentenceClassifier(LightningModule):
         if not self.hparams.scheduler:
             return optimizer
         scheduler = hydra.utils.instantiate(self.hparams.scheduler)(optimizer=optimizer)
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": scheduler, "monitor": self.hparams.scheduler_monitor,
-                                 "interval": "epoch", "frequency": 1}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {
+                "scheduler": scheduler,
+                "monitor": self.hparams.scheduler_monitor,
+                "interval": "epoch",
+                "frequency": 1,
+            },
+        }
 
     # ------------------------------------------------------------------ checkpoint extras
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         best = float(self.val_acc_best.max_value)
-        checkpoint["seq2vec"] = {"tokenizer": self.tokenizer_json,
-                                 "val_acc_best": best if best != float("-inf") else None}
+        checkpoint["seq2vec"] = {
+            "tokenizer": self.tokenizer_json,
+            "val_acc_best": best if best != float("-inf") else None,
+        }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.tokenizer_json = checkpoint.get("seq2vec", {}).get("tokenizer")
@@ -224,9 +262,14 @@ def build_model(cfg: DictConfig, datamodule) -> SentenceClassifier:
     """The model ``cfg`` describes, sized from a set-up datamodule (vocabulary, classes, subsets),
     carrying its tokenizer so checkpoints can read raw text. One place for train, bench and tests."""
     model = hydra.utils.instantiate(
-        cfg.model, summarizer=cfg.summarizer, vocab_size=datamodule.vocab_size,
-        num_classes=datamodule.num_classes, pad_id=datamodule.pad_id, unk_id=datamodule.unk_id,
-        label_names=datamodule.label_names, subset_names=datamodule.subset_names)
+        cfg.model,
+        summarizer=cfg.summarizer,
+        vocab_size=datamodule.vocab_size,
+        num_classes=datamodule.num_classes,
+        pad_id=datamodule.pad_id,
+        unk_id=datamodule.unk_id,
+        label_names=datamodule.label_names,
+        subset_names=datamodule.subset_names,
+    )
     model.tokenizer_json = datamodule.tokenizer.to_str()
     return model
-

@@ -23,6 +23,7 @@ Modules: ``loading`` (job dirs), ``stats`` (intervals, paired tests, length buck
 callback), ``cli`` (``python -m src.report``); ``benchmark`` (the matrix), ``ranking`` (rank tests
 across datasets), ``anchors`` (+ ``anchors.csv``), ``benchmark_plots``, ``benchmark_report``.
 """
+
 from src.report.benchmark import build_benchmark, is_benchmark
 from src.report.callback import SweepReportCallback
 from src.report.cli import main
@@ -47,9 +48,33 @@ from src.report.wandb_log import log_report_to_wandb
 from src.report.writer import write_report
 
 __all__ = [
-    "ALPHA", "BOOTSTRAP_RESAMPLES", "CONFIDENCE", "PLOTS", "SUMMARIZER_ORDER", "SweepReportCallback", "buckets_table",
-    "build_benchmark", "compare_with", "is_benchmark", "jobs_table", "length_buckets", "load_jobs",
-    "load_predictions", "load_val_curves", "log_report_to_wandb", "main", "paired_bootstrap", "paired_t_test",
-    "plot_accuracy", "plot_efficiency", "plot_length_buckets", "plot_val_curves", "rank_test", "subset_metrics",
-    "summarize", "summary_table", "t_interval", "write_report",
+    "ALPHA",
+    "BOOTSTRAP_RESAMPLES",
+    "CONFIDENCE",
+    "PLOTS",
+    "SUMMARIZER_ORDER",
+    "SweepReportCallback",
+    "buckets_table",
+    "build_benchmark",
+    "compare_with",
+    "is_benchmark",
+    "jobs_table",
+    "length_buckets",
+    "load_jobs",
+    "load_predictions",
+    "load_val_curves",
+    "log_report_to_wandb",
+    "main",
+    "paired_bootstrap",
+    "paired_t_test",
+    "plot_accuracy",
+    "plot_efficiency",
+    "plot_length_buckets",
+    "plot_val_curves",
+    "rank_test",
+    "subset_metrics",
+    "summarize",
+    "summary_table",
+    "t_interval",
+    "write_report",
 ]

@@ -1,4 +1,5 @@
 """``python -m src.report SWEEP_DIR``."""
+
 import sys
 
 from src.report.cli import main

@@ -5,6 +5,7 @@ n-gram model), protocol (10-fold CV or a fixed split; phrase or sentence labels 
 source. They were obtained by other models under other protocols, so the report shows them in
 rows of their own, never ranked, bolded or tested against ours.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,10 +17,20 @@ COLUMNS = ["dataset", "method", "accuracy", "init", "protocol", "source"]
 # Our dataset names (results.json `data`: a data config's name or a data folder's name) -> the
 # anchors' names for the same sentences.
 ALIASES = {
-    "rotten_tomatoes": "mr", "rt-polarity": "mr", "rt_polarity": "mr", "movie_review": "mr",
-    "custrev": "cr", "customer_reviews": "cr",
-    "sst-2": "sst2", "sst_2": "sst2", "sst-1": "sst5", "sst1": "sst5", "sst_5": "sst5", "sst-5": "sst5",
-    "trec6": "trec", "trec-6": "trec",
+    "rotten_tomatoes": "mr",
+    "rt-polarity": "mr",
+    "rt_polarity": "mr",
+    "movie_review": "mr",
+    "custrev": "cr",
+    "customer_reviews": "cr",
+    "sst-2": "sst2",
+    "sst_2": "sst2",
+    "sst-1": "sst5",
+    "sst1": "sst5",
+    "sst_5": "sst5",
+    "sst-5": "sst5",
+    "trec6": "trec",
+    "trec-6": "trec",
 }
 
 
@@ -40,6 +51,7 @@ def anchors_for(datasets: list[str], anchors: pd.DataFrame | None = None) -> pd.
     """The anchors of the given datasets, one row per (method, our dataset name); empty when none."""
     anchors = load_anchors() if anchors is None else anchors
     keys = {d: anchor_key(d) for d in datasets}
-    rows = [row | {"data": d} for d, key in keys.items()
-            for row in anchors[anchors["dataset"] == key].to_dict("records")]
+    rows = [
+        row | {"data": d} for d, key in keys.items() for row in anchors[anchors["dataset"] == key].to_dict("records")
+    ]
     return pd.DataFrame(rows, columns=[*COLUMNS, "data"])

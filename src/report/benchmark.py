@@ -6,6 +6,7 @@ matrix puts those side by side, ranks the summarizers within each dataset and, w
 datasets, tests the ranks across datasets (``ranking``). Replicates are seeds, or (seed, fold)
 pairs when the jobs differ in ``data.fold``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -35,23 +36,23 @@ def replicates_label(jobs: pd.DataFrame) -> str:
 
 @dataclass
 class Benchmark:
-    datasets: list[str]                 # the matrix's columns, in the sweep's order
-    variants: list[str]                 # its rows, in the registry's order
+    datasets: list[str]  # the matrix's columns, in the sweep's order
+    variants: list[str]  # its rows, in the registry's order
     summaries: dict[str, pd.DataFrame]  # per dataset, the single-dataset summary
-    accuracy: pd.DataFrame              # mean test accuracy (0-1), NaN where no job succeeded
-    ci: pd.DataFrame                    # 95% t-interval half-widths
-    runs: pd.DataFrame                  # replicates behind each cell
-    best: pd.DataFrame                  # the column's best (ties included)
-    p_vs_best: pd.DataFrame             # paired test against the column's best
-    test_vs_best: pd.DataFrame          # which test gave that p
-    below_best: pd.DataFrame            # significantly below the column's best (p < alpha)
-    replicates: str                     # "seeds" or "seed × fold pairs"
-    ranked_datasets: list[str]          # the datasets with a result for every summarizer
-    ranks: pd.DataFrame                 # rank within each ranked dataset (1 = best, ties averaged)
+    accuracy: pd.DataFrame  # mean test accuracy (0-1), NaN where no job succeeded
+    ci: pd.DataFrame  # 95% t-interval half-widths
+    runs: pd.DataFrame  # replicates behind each cell
+    best: pd.DataFrame  # the column's best (ties included)
+    p_vs_best: pd.DataFrame  # paired test against the column's best
+    test_vs_best: pd.DataFrame  # which test gave that p
+    below_best: pd.DataFrame  # significantly below the column's best (p < alpha)
+    replicates: str  # "seeds" or "seed × fold pairs"
+    ranked_datasets: list[str]  # the datasets with a result for every summarizer
+    ranks: pd.DataFrame  # rank within each ranked dataset (1 = best, ties averaged)
     average_rank: pd.Series
-    mean_accuracy: pd.Series            # over the ranked datasets
+    mean_accuracy: pd.Series  # over the ranked datasets
     rank_test: RankTest | None = None
-    not_tested: str | None = None       # why there is no Friedman test / diagram
+    not_tested: str | None = None  # why there is no Friedman test / diagram
     alpha: float = ALPHA
     notes: list[str] = field(default_factory=list)
 
@@ -61,8 +62,11 @@ def build_benchmark(jobs: pd.DataFrame, predictions: pd.DataFrame, alpha: float 
     summaries = {}
     for dataset in datasets:
         in_dataset = jobs[DATASET].astype(str) == dataset
-        preds = predictions[predictions[DATASET].astype(str) == dataset] \
-            if not predictions.empty and DATASET in predictions else pd.DataFrame()
+        preds = (
+            predictions[predictions[DATASET].astype(str) == dataset]
+            if not predictions.empty and DATASET in predictions
+            else pd.DataFrame()
+        )
         summaries[dataset] = summarize(jobs[in_dataset], preds)
     ok = jobs[jobs["status"] == "ok"]
     variants = _variant_order(ok["variant"].tolist())
@@ -81,20 +85,34 @@ def build_benchmark(jobs: pd.DataFrame, predictions: pd.DataFrame, alpha: float 
     ranked = [d for d in datasets if accuracy[d].notna().all()]
     notes = []
     if len(ranked) < len(datasets):
-        notes.append("not ranked (a summarizer has no successful job there): "
-                     + ", ".join(f"`{d}`" for d in datasets if d not in ranked))
+        notes.append(
+            "not ranked (a summarizer has no successful job there): "
+            + ", ".join(f"`{d}`" for d in datasets if d not in ranked)
+        )
     ranks = ranks_per_dataset(accuracy[ranked])
     nothing_ranked = pd.Series(float("nan"), index=variants)
     not_tested = why_not_tested(len(ranked), len(variants))
     return Benchmark(
-        datasets=datasets, variants=variants, summaries=summaries, accuracy=accuracy,
-        ci=cells("test_acc_ci").astype(float), runs=cells("seeds", 0).astype(int), best=best, p_vs_best=p_vs_best,
-        test_vs_best=cells("test_vs_best", ""), below_best=(p_vs_best < alpha) & ~best,
-        replicates=replicates_label(jobs), ranked_datasets=ranked, ranks=ranks,
+        datasets=datasets,
+        variants=variants,
+        summaries=summaries,
+        accuracy=accuracy,
+        ci=cells("test_acc_ci").astype(float),
+        runs=cells("seeds", 0).astype(int),
+        best=best,
+        p_vs_best=p_vs_best,
+        test_vs_best=cells("test_vs_best", ""),
+        below_best=(p_vs_best < alpha) & ~best,
+        replicates=replicates_label(jobs),
+        ranked_datasets=ranked,
+        ranks=ranks,
         average_rank=ranks.mean(axis=1) if ranked else nothing_ranked,
         mean_accuracy=accuracy[ranked].mean(axis=1) if ranked else nothing_ranked,
-        rank_test=None if not_tested else rank_test(accuracy[ranked], alpha=alpha), not_tested=not_tested,
-        alpha=alpha, notes=notes)
+        rank_test=None if not_tested else rank_test(accuracy[ranked], alpha=alpha),
+        not_tested=not_tested,
+        alpha=alpha,
+        notes=notes,
+    )
 
 
 def matrix_frame(bench: Benchmark) -> pd.DataFrame:
@@ -106,8 +124,11 @@ def matrix_frame(bench: Benchmark) -> pd.DataFrame:
         columns[f"{d}/test_acc"] = bench.accuracy[d].tolist()
         columns[f"{d}/test_acc_ci"] = bench.ci[d].tolist()
         columns[f"{d}/runs"] = bench.runs[d].tolist()
-        columns[f"{d}/rank"] = bench.ranks[d].reindex(bench.variants).tolist() if d in bench.ranks else \
-            [float("nan")] * len(bench.variants)
+        columns[f"{d}/rank"] = (
+            bench.ranks[d].reindex(bench.variants).tolist()
+            if d in bench.ranks
+            else [float("nan")] * len(bench.variants)
+        )
         columns[f"{d}/p_vs_best"] = bench.p_vs_best[d].tolist()
     columns["mean_test_acc"] = bench.mean_accuracy.reindex(bench.variants).tolist()
     columns["average_rank"] = bench.average_rank.reindex(bench.variants).tolist()

@@ -1,5 +1,6 @@
 """The cross-dataset figures: ``ranks.png`` (critical-difference diagram of the average ranks,
 drawn by scikit-posthocs) and ``accuracy_heatmap.png`` (each cell's gap to its dataset's best)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,15 +23,25 @@ def plot_rank_diagram(bench: Benchmark, path: Path) -> None:
     k = test.n_methods
     longest = max(len(str(v)) for v in test.average_ranks.index)
     fig, ax = plt.subplots(figsize=(6.0 + 0.15 * longest, 1.8 + 0.42 * k))
-    sp.critical_difference_diagram(test.average_ranks, test.nemenyi, ax=ax, cd=test.cd, alpha=test.alpha,
-                                   label_fmt_left="{label} ({rank:.2f})", label_fmt_right="({rank:.2f}) {label}",
-                                   label_props={"fontsize": 10})
+    sp.critical_difference_diagram(
+        test.average_ranks,
+        test.nemenyi,
+        ax=ax,
+        cd=test.cd,
+        alpha=test.alpha,
+        label_fmt_left="{label} ({rank:.2f})",
+        label_fmt_right="({rank:.2f}) {label}",
+        label_props={"fontsize": 10},
+    )
     ax.set_xlim(0.8, k + 0.2)  # the whole scale of ranks, 1 (best) to k, as in Demšar's Figure 1
     ax.set_xticks(range(1, k + 1))
     ax.tick_params(axis="x", labelsize=9)
-    ax.set_title(f"Average rank over {test.n_datasets} datasets (1 = best; CD = Nemenyi critical difference)\n"
-                 f"Friedman p = {test.p:.3g}; bars join summarizers not significantly different (α = {test.alpha})",
-                 fontsize=10, pad=28)
+    ax.set_title(
+        f"Average rank over {test.n_datasets} datasets (1 = best; CD = Nemenyi critical difference)\n"
+        f"Friedman p = {test.p:.3g}; bars join summarizers not significantly different (α = {test.alpha})",
+        fontsize=10,
+        pad=28,
+    )
     fig.savefig(path, dpi=120, bbox_inches="tight")  # the labels sit outside the axes: keep them whole
     plt.close(fig)
 
@@ -49,8 +60,7 @@ def plot_accuracy_heatmap(bench: Benchmark, path: Path) -> None:
     rows, cols = values.shape
     fig, ax = plt.subplots(figsize=(3.2 + 1.5 * cols, max(3.6, 1.6 + 0.55 * rows)))
     cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#d9d9d9")
-    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=colors.Normalize(vmin=vmin, vmax=0),
-                      aspect="auto")
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=colors.Normalize(vmin=vmin, vmax=0), aspect="auto")
     for i in range(rows):
         for j in range(cols):
             if np.isnan(values[i, j]):
@@ -60,15 +70,26 @@ def plot_accuracy_heatmap(bench: Benchmark, path: Path) -> None:
             color = "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "black"  # readable on dark cells
             label = "best" if bench.best.iloc[i, j] else f"{values[i, j]:+.1f}"
             mark = " *" if bench.below_best.iloc[i, j] else ""
-            ax.text(j, i - 0.12, label + mark, ha="center", va="center", fontsize=10, color=color,
-                    fontweight="bold" if bench.best.iloc[i, j] else "normal")
+            ax.text(
+                j,
+                i - 0.12,
+                label + mark,
+                ha="center",
+                va="center",
+                fontsize=10,
+                color=color,
+                fontweight="bold" if bench.best.iloc[i, j] else "normal",
+            )
             ax.text(j, i + 0.22, f"({accuracy.iloc[i, j]:.1f}%)", ha="center", va="center", fontsize=7.5, color=color)
     ax.set_xticks(range(cols), bench.datasets)
     ax.set_yticks(range(rows), bench.variants)
     ax.set_xlabel("dataset")
     ax.set_ylabel("summarizer")
-    ax.set_title("Test accuracy: gap to each dataset's best (pp)\n"
-                 f"* significantly below the best (p < {bench.alpha}); mean over {bench.replicates}", fontsize=10)
+    ax.set_title(
+        "Test accuracy: gap to each dataset's best (pp)\n"
+        f"* significantly below the best (p < {bench.alpha}); mean over {bench.replicates}",
+        fontsize=10,
+    )
     bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03)
     bar.set_label("gap to the best (pp)")
     _save(fig, path)

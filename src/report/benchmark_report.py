@@ -2,6 +2,7 @@
 anchors beneath, the rank test across datasets with ``ranks.png``, ``accuracy_heatmap.png``, then
 each dataset's own single-dataset report. Writes ``summary.csv`` (one row per summarizer and
 dataset) and ``matrix.csv``."""
+
 from __future__ import annotations
 
 import re
@@ -42,10 +43,21 @@ def _cell(bench: Benchmark, variant: str, dataset: str, full_runs: int) -> str:
 def matrix_table(bench: Benchmark) -> str:
     full_runs = int(bench.runs.to_numpy().max()) if bench.runs.size else 0
     partial = len(bench.ranked_datasets) < len(bench.datasets)
-    header = ["summarizer", *[f"{d} %" for d in bench.datasets],
-              "mean %" + (" (ranked sets)" if partial else ""), "avg rank" + (" (ranked sets)" if partial else "")]
-    rows = [[v, *[_cell(bench, v, d, full_runs) for d in bench.datasets],
-             _pct(bench.mean_accuracy.get(v)), _num(bench.average_rank.get(v), 2)] for v in bench.variants]
+    header = [
+        "summarizer",
+        *[f"{d} %" for d in bench.datasets],
+        "mean %" + (" (ranked sets)" if partial else ""),
+        "avg rank" + (" (ranked sets)" if partial else ""),
+    ]
+    rows = [
+        [
+            v,
+            *[_cell(bench, v, d, full_runs) for d in bench.datasets],
+            _pct(bench.mean_accuracy.get(v)),
+            _num(bench.average_rank.get(v), 2),
+        ]
+        for v in bench.variants
+    ]
     return _table(header, rows)
 
 
@@ -66,21 +78,33 @@ def anchors_table(bench: Benchmark) -> str:
     rows = []
     for method, group in anchors.groupby("method", sort=False):
         values = dict(zip(group["data"], group["accuracy"]))
-        rows.append([method, str(group["init"].iloc[0]),
-                     *[f"{values[d]:.1f}" if d in values else "" for d in bench.datasets],
-                     _protocols(group), "; ".join(dict.fromkeys(group["source"]))])
-    return _table(["published, not run here", "word vectors", *[f"{d} %" for d in bench.datasets], "protocol",
-                   "source"], rows)
+        rows.append(
+            [
+                method,
+                str(group["init"].iloc[0]),
+                *[f"{values[d]:.1f}" if d in values else "" for d in bench.datasets],
+                _protocols(group),
+                "; ".join(dict.fromkeys(group["source"])),
+            ]
+        )
+    return _table(
+        ["published, not run here", "word vectors", *[f"{d} %" for d in bench.datasets], "protocol", "source"], rows
+    )
 
 
 def ranking_lines(bench: Benchmark, plots: bool) -> list[str]:
     lines = ["## Ranking across datasets", ""]
     ranked = ", ".join(f"`{d}`" for d in bench.ranked_datasets) or "none"
-    lines += [f"Ranks within each dataset (1 = best, ties share the mean rank) over the {len(bench.ranked_datasets)} "
-              f"datasets with a result for every summarizer ({ranked}):", ""]
+    lines += [
+        f"Ranks within each dataset (1 = best, ties share the mean rank) over the {len(bench.ranked_datasets)} "
+        f"datasets with a result for every summarizer ({ranked}):",
+        "",
+    ]
     if bench.ranked_datasets:
-        rows = [[v, *[_num(bench.ranks.loc[v, d], 1) for d in bench.ranked_datasets], _num(bench.average_rank[v], 2)]
-                for v in bench.variants]
+        rows = [
+            [v, *[_num(bench.ranks.loc[v, d], 1) for d in bench.ranked_datasets], _num(bench.average_rank[v], 2)]
+            for v in bench.variants
+        ]
         lines += [_table(["summarizer", *bench.ranked_datasets, "average rank"], rows)]
     lines += [f"- {note}" for note in bench.notes]
     if bench.notes:
@@ -90,19 +114,28 @@ def ranking_lines(bench: Benchmark, plots: bool) -> list[str]:
         lines += [f"No Friedman test and no critical-difference diagram: {bench.not_tested}.", ""]
         return lines
     lines += [test.describe(), ""]
-    pairs = [(a, b, test.nemenyi.loc[a, b]) for i, a in enumerate(bench.variants) for b in bench.variants[i + 1:]
-             if test.nemenyi.loc[a, b] < test.alpha]
+    pairs = [
+        (a, b, test.nemenyi.loc[a, b])
+        for i, a in enumerate(bench.variants)
+        for b in bench.variants[i + 1 :]
+        if test.nemenyi.loc[a, b] < test.alpha
+    ]
     if pairs:
-        lines += ["Pairs the Nemenyi test separates (p < "f"{test.alpha}): "
-                  + "; ".join(f"{a} vs {b} (p = {p:.3g})" for a, b, p in pairs) + ".", ""]
+        lines += [
+            "Pairs the Nemenyi test separates (p < "
+            f"{test.alpha}): " + "; ".join(f"{a} vs {b} (p = {p:.3g})" for a, b, p in pairs) + ".",
+            "",
+        ]
     else:
         lines += [f"The Nemenyi test separates no pair of summarizers at α = {test.alpha}.", ""]
     caveats = []
     if test.p >= test.alpha:
         caveats.append("the Friedman test does not reject equal ranks, so no post-hoc difference should be claimed")
     if test.n_datasets <= RULE_OF_THUMB_DATASETS:
-        caveats.append(f"with {test.n_datasets} datasets the chi-square approximation is rough (Demšar 2006's rule "
-                       f"of thumb is more than {RULE_OF_THUMB_DATASETS} datasets and 5 methods); read p with care")
+        caveats.append(
+            f"with {test.n_datasets} datasets the chi-square approximation is rough (Demšar 2006's rule "
+            f"of thumb is more than {RULE_OF_THUMB_DATASETS} datasets and 5 methods); read p with care"
+        )
     if caveats:
         lines += ["Caveats: " + "; ".join(caveats) + ".", ""]
     if plots:
@@ -118,9 +151,13 @@ def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.Data
     ok = jobs[jobs["status"] == "ok"]
     seeds = ", ".join(map(str, sorted(set(ok["seed"].dropna().astype(int))))) or "–"
     folds = sorted(set(ok["fold"].dropna().astype(int))) if "fold" in ok else []
-    lines = [f"Benchmark over {len(bench.datasets)} datasets: " + ", ".join(f"**{d}**" for d in bench.datasets)
-             + f". Jobs: {job_counts(jobs)}. Seeds: {seeds}."
-             + (f" Folds: {', '.join(map(str, folds))}." if folds else ""), ""]
+    lines = [
+        f"Benchmark over {len(bench.datasets)} datasets: "
+        + ", ".join(f"**{d}**" for d in bench.datasets)
+        + f". Jobs: {job_counts(jobs)}. Seeds: {seeds}."
+        + (f" Folds: {', '.join(map(str, folds))}." if folds else ""),
+        "",
+    ]
 
     summaries = [s.assign(**{DATASET: d}) for d, s in bench.summaries.items() if not s.empty]
     if summaries:
@@ -129,21 +166,33 @@ def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.Data
     matrix_frame(bench).to_csv(sweep_dir / "matrix.csv", index=False)
 
     replicates = bench.replicates
-    lines += ["## Test accuracy across datasets", "", matrix_table(bench),
-              f"Each cell: mean test accuracy over {replicates} ± half-width of the {CONFIDENCE:.0%} t-interval "
-              + ("(none with one), each fold's held-out part as its test set; the (seed, fold) pairs are the "
-                 "replicates (folds share training data, so tests over them are optimistic: Nadeau & Bengio 2003)"
-                 if replicates != "seeds" else "(none with one), on the dataset's test split")
-              + f". **Bold**: the column's best. \\*: significantly below the column's best (p < {bench.alpha}), "
-              f"paired over {replicates} by a paired t-test when both have ≥ 2 in common, else by a paired "
-              f"bootstrap over test examples ({BOOTSTRAP_RESAMPLES:,} resamples); no correction for multiple "
-              "comparisons. \"(n of m)\": a cell with fewer successful runs than the others. *mean %*: mean of the "
-              "cells over the ranked datasets; *avg rank*: mean rank over them (1 = best, ties averaged).", ""]
+    lines += [
+        "## Test accuracy across datasets",
+        "",
+        matrix_table(bench),
+        f"Each cell: mean test accuracy over {replicates} ± half-width of the {CONFIDENCE:.0%} t-interval "
+        + (
+            "(none with one), each fold's held-out part as its test set; the (seed, fold) pairs are the "
+            "replicates (folds share training data, so tests over them are optimistic: Nadeau & Bengio 2003)"
+            if replicates != "seeds"
+            else "(none with one), on the dataset's test split"
+        )
+        + f". **Bold**: the column's best. \\*: significantly below the column's best (p < {bench.alpha}), "
+        f"paired over {replicates} by a paired t-test when both have ≥ 2 in common, else by a paired "
+        f"bootstrap over test examples ({BOOTSTRAP_RESAMPLES:,} resamples); no correction for multiple "
+        'comparisons. "(n of m)": a cell with fewer successful runs than the others. *mean %*: mean of the '
+        "cells over the ranked datasets; *avg rank*: mean rank over them (1 = best, ties averaged).",
+        "",
+    ]
     anchors = anchors_table(bench)
     if anchors:
-        lines += ["**Published, not run here**: other models under other protocols (most MR/CR/MPQA/SUBJ "
-                  "figures are 10-fold cross-validation means; SST in Kim 2014 is trained on phrase labels), for "
-                  "orientation only: never ranked, bolded or tested against the rows above.", "", anchors]
+        lines += [
+            "**Published, not run here**: other models under other protocols (most MR/CR/MPQA/SUBJ "
+            "figures are 10-fold cross-validation means; SST in Kim 2014 is trained on phrase labels), for "
+            "orientation only: never ranked, bolded or tested against the rows above.",
+            "",
+            anchors,
+        ]
     lines += ranking_lines(bench, plots)
     if plots:
         if bench.rank_test is not None:
@@ -158,9 +207,20 @@ def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.Data
         if summary.empty:
             lines += ["No successful job on this dataset (see Failed jobs).", ""]
             continue
-        preds = predictions[predictions[DATASET].astype(str) == dataset] \
-            if not predictions.empty and DATASET in predictions else pd.DataFrame()
-        lines += dataset_sections(sweep_dir, jobs[in_dataset], preds, summary, plots, level="###",
-                                  suffix=dataset_suffix(dataset), replicates=replicates,
-                                  dataset=dataset)
+        preds = (
+            predictions[predictions[DATASET].astype(str) == dataset]
+            if not predictions.empty and DATASET in predictions
+            else pd.DataFrame()
+        )
+        lines += dataset_sections(
+            sweep_dir,
+            jobs[in_dataset],
+            preds,
+            summary,
+            plots,
+            level="###",
+            suffix=dataset_suffix(dataset),
+            replicates=replicates,
+            dataset=dataset,
+        )
     return lines

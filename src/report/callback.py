@@ -1,4 +1,5 @@
 """The Hydra callback that writes the report when a multirun ends (``conf/hydra/default.yaml``)."""
+
 from __future__ import annotations
 
 import logging
@@ -42,9 +43,12 @@ class SweepReportCallback(Callback):
         if wandb_cfg is not None:
             try:
                 tags = report_datasets(sweep_dir) or [str(OmegaConf.select(config, "data.name", default="data"))]
-                log_report_to_wandb(sweep_dir, project=wandb_cfg.get("project", "seq2vec"), group=sweep_dir.name,
-                                    entity=wandb_cfg.get("entity"), tags=tags)
+                log_report_to_wandb(
+                    sweep_dir,
+                    project=wandb_cfg.get("project", "seq2vec"),
+                    group=sweep_dir.name,
+                    entity=wandb_cfg.get("entity"),
+                    tags=tags,
+                )
             except Exception:
                 log.exception("logging the sweep report to W&B failed")
-
-

@@ -1,4 +1,5 @@
 """``python -m src.report SWEEP_DIR``: (re)write a sweep's report by hand."""
+
 from __future__ import annotations
 
 import sys

@@ -1,5 +1,6 @@
 """Reading a sweep dir: one row per job (results.json, overrides), per-example predictions and
 validation curves."""
+
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 FOLD_OVERRIDE = "data.fold"  # cross-validation folds are replicates, like seeds
+
 
 def _job_number(path: Path) -> tuple[int, str]:
     head = path.name.split("_", 1)[0]
@@ -46,16 +48,22 @@ def _dataset_name(job_dir: Path) -> str | None:
     anchor_path = Path(anchor).expanduser()
     if data.get("data_dir"):
         return anchor_path.name
-    return anchor_path.parent.name if anchor_path.stem in ("train", "validation", "dev", "valid", "test") \
+    return (
+        anchor_path.parent.name
+        if anchor_path.stem in ("train", "validation", "dev", "valid", "test")
         else anchor_path.stem
+    )
 
 
 def load_jobs(sweep_dir: str | Path) -> pd.DataFrame:
     """One row per job dir (a subdir holding ``results.json`` or ``.hydra/``); a job with no
     readable results.json is listed as failed rather than dropped."""
     rows = []
-    job_dirs = [p for p in Path(sweep_dir).iterdir()
-                if p.is_dir() and ((p / "results.json").is_file() or (p / ".hydra").is_dir())]
+    job_dirs = [
+        p
+        for p in Path(sweep_dir).iterdir()
+        if p.is_dir() and ((p / "results.json").is_file() or (p / ".hydra").is_dir())
+    ]
     for job_dir in sorted(job_dirs, key=_job_number):
         overrides = _overrides(job_dir)
         try:
@@ -77,8 +85,11 @@ def load_jobs(sweep_dir: str | Path) -> pd.DataFrame:
         return jobs
     jobs["variant"] = None
     datasets = jobs["data"].fillna("") if "data" in jobs else pd.Series("", index=jobs.index)
-    by_dataset = [jobs.index] if datasets[datasets != ""].nunique() < 2 else \
-        [group.index for _, group in jobs.groupby(datasets, sort=False)]
+    by_dataset = (
+        [jobs.index]
+        if datasets[datasets != ""].nunique() < 2
+        else [group.index for _, group in jobs.groupby(datasets, sort=False)]
+    )
     for index in by_dataset:  # within one dataset, what tells its jobs apart (not the dataset's own overrides)
         jobs.loc[index, "variant"] = _variant_labels(jobs.loc[index])
     return jobs.drop(columns="_overrides")
@@ -113,9 +124,15 @@ def load_predictions(sweep_dir: str | Path, jobs: pd.DataFrame) -> pd.DataFrame:
         path = Path(sweep_dir) / job.job / "predictions.csv"
         if path.is_file():
             frame = pd.read_csv(path)
-            frames.append(frame.assign(variant=job.variant, seed=job.seed, job=job.job,
-                                       correct=(frame["pred"] == frame["label"]).astype(float),
-                                       **{c: getattr(job, c) for c in tags}))
+            frames.append(
+                frame.assign(
+                    variant=job.variant,
+                    seed=job.seed,
+                    job=job.job,
+                    correct=(frame["pred"] == frame["label"]).astype(float),
+                    **{c: getattr(job, c) for c in tags},
+                )
+            )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -132,5 +149,3 @@ def load_val_curves(sweep_dir: str | Path, jobs: pd.DataFrame) -> pd.DataFrame:
         curve = metrics.dropna(subset=["val/acc"]).groupby("epoch", as_index=False)["val/acc"].last()
         frames.append(curve.assign(variant=job.variant, seed=job.seed))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-

@@ -11,6 +11,7 @@ critical-difference diagram is ``scikit_posthocs.critical_difference_diagram`` (
 Matrices here are accuracy tables with one row per summarizer and one column per dataset
 (higher is better); rank 1 is the best on a dataset, ties share the mean of their ranks.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,12 +38,16 @@ def why_not_tested(n_datasets: int, n_methods: int) -> str | None:
     """Why the Friedman test and the critical-difference diagram cannot be made, or None."""
     reasons = []
     if n_methods < MIN_METHODS:
-        reasons.append(f"only {n_methods} summarizer{'s' if n_methods != 1 else ''} (the Friedman test needs at least "
-                       f"{MIN_METHODS})")
+        reasons.append(
+            f"only {n_methods} summarizer{'s' if n_methods != 1 else ''} (the Friedman test needs at least "
+            f"{MIN_METHODS})"
+        )
     if n_datasets < MIN_DATASETS:
-        reasons.append(f"only {n_datasets} dataset{'s' if n_datasets != 1 else ''} with a result for every summarizer "
-                       f"(a test across datasets needs at least {MIN_DATASETS}; Demšar 2006 recommends more than "
-                       f"{RULE_OF_THUMB_DATASETS})")
+        reasons.append(
+            f"only {n_datasets} dataset{'s' if n_datasets != 1 else ''} with a result for every summarizer "
+            f"(a test across datasets needs at least {MIN_DATASETS}; Demšar 2006 recommends more than "
+            f"{RULE_OF_THUMB_DATASETS})"
+        )
     return " and ".join(reasons) or None
 
 
@@ -65,22 +70,24 @@ class RankTest:
 
     n_datasets: int
     n_methods: int
-    average_ranks: pd.Series     # per summarizer, in the matrix's row order
-    chi2: float                  # Friedman chi-square, corrected for ties (scipy)
+    average_ranks: pd.Series  # per summarizer, in the matrix's row order
+    chi2: float  # Friedman chi-square, corrected for ties (scipy)
     p: float
-    chi2_uncorrected: float      # the textbook formula from the average ranks (Demšar 2006, eq. in 3.2.2)
-    ff: float                    # Iman-Davenport F_F from the tie-corrected chi2
+    chi2_uncorrected: float  # the textbook formula from the average ranks (Demšar 2006, eq. in 3.2.2)
+    ff: float  # Iman-Davenport F_F from the tie-corrected chi2
     ff_p: float
-    nemenyi: pd.DataFrame        # pairwise p-values, summarizer x summarizer
-    cd: float                    # Nemenyi critical difference of average ranks at ``alpha``
+    nemenyi: pd.DataFrame  # pairwise p-values, summarizer x summarizer
+    cd: float  # Nemenyi critical difference of average ranks at ``alpha``
     alpha: float
 
     def describe(self) -> str:
-        return (f"Friedman test over {self.n_datasets} datasets and {self.n_methods} summarizers: "
-                f"χ²_F = {self.chi2:.2f} (df {self.n_methods - 1}, corrected for ties), p = {self.p:.3g}; "
-                f"Iman-Davenport F_F = {self.ff:.2f} (df {self.n_methods - 1}, "
-                f"{(self.n_methods - 1) * (self.n_datasets - 1)}), p = {self.ff_p:.3g}. "
-                f"Nemenyi post-hoc: critical difference {self.cd:.2f} average ranks at α = {self.alpha}.")
+        return (
+            f"Friedman test over {self.n_datasets} datasets and {self.n_methods} summarizers: "
+            f"χ²_F = {self.chi2:.2f} (df {self.n_methods - 1}, corrected for ties), p = {self.p:.3g}; "
+            f"Iman-Davenport F_F = {self.ff:.2f} (df {self.n_methods - 1}, "
+            f"{(self.n_methods - 1) * (self.n_datasets - 1)}), p = {self.ff_p:.3g}. "
+            f"Nemenyi post-hoc: critical difference {self.cd:.2f} average ranks at α = {self.alpha}."
+        )
 
 
 def rank_test(accuracy: pd.DataFrame, alpha: float = 0.05) -> RankTest:
@@ -97,7 +104,7 @@ def rank_test(accuracy: pd.DataFrame, alpha: float = 0.05) -> RankTest:
     ranks = ranks_per_dataset(accuracy)
     average = ranks.mean(axis=1)
     k, n = n_methods, n_datasets
-    chi2_uncorrected = 12 * n / (k * (k + 1)) * (float((average ** 2).sum()) - k * (k + 1) ** 2 / 4)
+    chi2_uncorrected = 12 * n / (k * (k + 1)) * (float((average**2).sum()) - k * (k + 1) ** 2 / 4)
     if (ranks.nunique(axis=0) == 1).all():  # all tied on every dataset: no evidence of any difference
         chi2, p = 0.0, 1.0
     else:
@@ -108,5 +115,16 @@ def rank_test(accuracy: pd.DataFrame, alpha: float = 0.05) -> RankTest:
     nemenyi.index = nemenyi.columns = list(accuracy.index)
     q_alpha = stats.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
     cd = float(q_alpha * math.sqrt(k * (k + 1) / (6 * n)))
-    return RankTest(n_datasets=n, n_methods=k, average_ranks=average, chi2=chi2, p=p,
-                    chi2_uncorrected=float(chi2_uncorrected), ff=ff, ff_p=ff_p, nemenyi=nemenyi, cd=cd, alpha=alpha)
+    return RankTest(
+        n_datasets=n,
+        n_methods=k,
+        average_ranks=average,
+        chi2=chi2,
+        p=p,
+        chi2_uncorrected=float(chi2_uncorrected),
+        ff=ff,
+        ff_p=ff_p,
+        nemenyi=nemenyi,
+        cd=cd,
+        alpha=alpha,
+    )

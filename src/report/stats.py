@@ -1,5 +1,6 @@
 """The report's statistics: t-intervals over seeds, paired tests against the best summarizer
 (paired t-test over seeds, or a paired bootstrap over test examples), accuracy by input length."""
+
 from __future__ import annotations
 
 import math
@@ -42,8 +43,9 @@ def paired_t_test(a: Any, b: Any) -> float:
     return float(stats.ttest_rel(a, b).pvalue)
 
 
-def paired_bootstrap(correct_a: Any, correct_b: Any, resamples: int = BOOTSTRAP_RESAMPLES,
-                     seed: int = 0) -> tuple[float, float, tuple[float, float]]:
+def paired_bootstrap(
+    correct_a: Any, correct_b: Any, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0
+) -> tuple[float, float, tuple[float, float]]:
     """Paired bootstrap over test examples of acc(a) - acc(b): (difference, two-sided p, 95% CI).
 
     Each example contributes d = correct_a - correct_b in {-1, 0, 1}, so a resample is exactly a
@@ -67,6 +69,7 @@ def _variant_order(variants: list[str]) -> list[str]:
     def key(v: str):
         name = v.split(" ", 1)[0]
         return (SUMMARIZER_ORDER.index(name) if name in SUMMARIZER_ORDER else len(SUMMARIZER_ORDER), v)
+
     return sorted(set(variants), key=key)
 
 
@@ -86,12 +89,23 @@ def summarize(jobs: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     for variant in _variant_order(ok["variant"].tolist()):
         group = ok[ok["variant"] == variant]
         acc, acc_ci = t_interval(group["test/acc"])
-        row = {"variant": variant, "summarizer": group["summarizer"].iloc[0], "seeds": len(group),
-               "test_acc": acc, "test_acc_ci": acc_ci}
-        for column, name in [("test/f1", "macro_f1"), ("val/acc_best", "val_acc_best"), (SHUFFLED, "acc_shuffled"),
-                             (ORDER_DROP, "order_sensitivity"), ("train_seconds", "train_seconds"),
-                             ("tokens_per_second", "tokens_per_second"), ("params", "params"),
-                             *[(s, s.replace("test/acc_", "acc_")) for s in subset_metrics(ok)]]:
+        row = {
+            "variant": variant,
+            "summarizer": group["summarizer"].iloc[0],
+            "seeds": len(group),
+            "test_acc": acc,
+            "test_acc_ci": acc_ci,
+        }
+        for column, name in [
+            ("test/f1", "macro_f1"),
+            ("val/acc_best", "val_acc_best"),
+            (SHUFFLED, "acc_shuffled"),
+            (ORDER_DROP, "order_sensitivity"),
+            ("train_seconds", "train_seconds"),
+            ("tokens_per_second", "tokens_per_second"),
+            ("params", "params"),
+            *[(s, s.replace("test/acc_", "acc_")) for s in subset_metrics(ok)],
+        ]:
             if column in group:
                 row[name], row[f"{name}_ci"] = t_interval(group[column])
         rows.append(row)
@@ -121,8 +135,11 @@ def compare_with(ok: pd.DataFrame, predictions: pd.DataFrame, best: str, variant
     seeds = sorted(set(a.index) & set(b.index))
     runs = "seeds" if keys == ["seed"] else "seed×fold runs"
     if len(seeds) >= 2:
-        return {"diff_vs_best": float((a[seeds] - b[seeds]).mean()), "p_vs_best": paired_t_test(a[seeds], b[seeds]),
-                "test_vs_best": f"paired t-test, {len(seeds)} {runs}"}
+        return {
+            "diff_vs_best": float((a[seeds] - b[seeds]).mean()),
+            "p_vs_best": paired_t_test(a[seeds], b[seeds]),
+            "test_vs_best": f"paired t-test, {len(seeds)} {runs}",
+        }
     if predictions.empty or not seeds:
         return none
     shared = {s if isinstance(s, tuple) else (s,) for s in seeds}
@@ -147,8 +164,10 @@ def length_buckets(predictions: pd.DataFrame, buckets: int = LENGTH_BUCKETS) -> 
     edges[0] -= 1  # intervals are (low, high]: the shortest input belongs to the first bucket
     labels = [f"{int(lo) + 1}-{int(hi)}" for lo, hi in zip(edges[:-1], edges[1:])]
     bucket = pd.cut(predictions["length"], edges, labels=labels)
-    table = (predictions.assign(bucket=bucket).groupby(["variant", "bucket"], observed=True)["correct"]
-             .agg(accuracy="mean", examples="size").reset_index())
+    table = (
+        predictions.assign(bucket=bucket)
+        .groupby(["variant", "bucket"], observed=True)["correct"]
+        .agg(accuracy="mean", examples="size")
+        .reset_index()
+    )
     return table
-
-

@@ -1,4 +1,5 @@
 """The report's markdown tables."""
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,18 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def summary_table(summary: pd.DataFrame, runs_header: str = "seeds") -> str:
     subsets = [c for c in summary.columns if c.startswith("acc_") and not c.endswith("_ci") and c != "acc_shuffled"]
-    header = ["summarizer", runs_header, "test acc % (95% CI)", *[c[4:] + " %" for c in subsets], "macro-F1 %",
-              "params", "train s", "tokens/s", "order sensitivity (pp)", "Δ vs best (pp), p"]
+    header = [
+        "summarizer",
+        runs_header,
+        "test acc % (95% CI)",
+        *[c[4:] + " %" for c in subsets],
+        "macro-F1 %",
+        "params",
+        "train s",
+        "tokens/s",
+        "order sensitivity (pp)",
+        "Δ vs best (pp), p",
+    ]
     rows = []
     for r in summary.to_dict("records"):
         if r.get("best"):
@@ -41,33 +52,63 @@ def summary_table(summary: pd.DataFrame, runs_header: str = "seeds") -> str:
             star = " **\\***" if r["p_vs_best"] < ALPHA else ""
             diff = 100 * r["diff_vs_best"]
             comparison = f"{diff:+.{1 if abs(diff) >= 0.1 or diff == 0 else 2}f}, p={r['p_vs_best']:.3g}{star}"
-        rows.append([f"**{r['variant']}**" if r.get("best") else r["variant"], str(r["seeds"]),
-                     _pct(r["test_acc"], r["test_acc_ci"]),
-                     *[_pct(r.get(c), r.get(f"{c}_ci")) for c in subsets],
-                     _pct(r.get("macro_f1")), _num(r.get("params")), _num(r.get("train_seconds"), 1),
-                     _num(r.get("tokens_per_second")), _pct(r.get("order_sensitivity"), r.get("order_sensitivity_ci")),
-                     comparison])
+        rows.append(
+            [
+                f"**{r['variant']}**" if r.get("best") else r["variant"],
+                str(r["seeds"]),
+                _pct(r["test_acc"], r["test_acc_ci"]),
+                *[_pct(r.get(c), r.get(f"{c}_ci")) for c in subsets],
+                _pct(r.get("macro_f1")),
+                _num(r.get("params")),
+                _num(r.get("train_seconds"), 1),
+                _num(r.get("tokens_per_second")),
+                _pct(r.get("order_sensitivity"), r.get("order_sensitivity_ci")),
+                comparison,
+            ]
+        )
     return _table(header, rows)
 
 
 def jobs_table(jobs: pd.DataFrame) -> str:
     ok = jobs[jobs["status"] == "ok"]
     subsets = subset_metrics(ok)
-    header = ["job", "summarizer", "seed", "test acc %", *[s[9:] + " %" for s in subsets], "shuffled %",
-              "macro-F1 %", "best val acc %", "epochs", "train s", "tokens/s"]
-    rows = [[j["job"], j["variant"], _num(j.get("seed")), _pct(j.get("test/acc")),
-             *[_pct(j.get(s)) for s in subsets], _pct(j.get(SHUFFLED)), _pct(j.get("test/f1")),
-             _pct(j.get("val/acc_best")), _num(j.get("epochs")), _num(j.get("train_seconds"), 1),
-             _num(j.get("tokens_per_second"))] for j in ok.to_dict("records")]
+    header = [
+        "job",
+        "summarizer",
+        "seed",
+        "test acc %",
+        *[s[9:] + " %" for s in subsets],
+        "shuffled %",
+        "macro-F1 %",
+        "best val acc %",
+        "epochs",
+        "train s",
+        "tokens/s",
+    ]
+    rows = [
+        [
+            j["job"],
+            j["variant"],
+            _num(j.get("seed")),
+            _pct(j.get("test/acc")),
+            *[_pct(j.get(s)) for s in subsets],
+            _pct(j.get(SHUFFLED)),
+            _pct(j.get("test/f1")),
+            _pct(j.get("val/acc_best")),
+            _num(j.get("epochs")),
+            _num(j.get("train_seconds"), 1),
+            _num(j.get("tokens_per_second")),
+        ]
+        for j in ok.to_dict("records")
+    ]
     return _table(header, rows)
 
 
 def buckets_table(buckets: pd.DataFrame, variants: list[str]) -> str:
     labels = list(dict.fromkeys(buckets["bucket"].astype(str)))
-    wide = buckets.assign(bucket=buckets["bucket"].astype(str)).pivot(index="variant", columns="bucket",
-                                                                       values="accuracy")
+    wide = buckets.assign(bucket=buckets["bucket"].astype(str)).pivot(
+        index="variant", columns="bucket", values="accuracy"
+    )
     counts = buckets.assign(bucket=buckets["bucket"].astype(str)).groupby("bucket")["examples"].max()
     rows = [[v, *[_pct(wide.loc[v].get(b)) if v in wide.index else "–" for b in labels]] for v in variants]
     return _table(["summarizer", *[f"{b} tokens (n={int(counts[b])})" for b in labels]], rows)
-
-

@@ -1,4 +1,5 @@
 """The report's own W&B run (job_type=report) in the sweep's group."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,9 @@ import pandas as pd
 from src.report.plots import PLOTS
 
 
-def log_report_to_wandb(sweep_dir: Path, project: str, group: str, tags: list[str] | None = None,
-                        entity: str | None = None) -> str | None:
+def log_report_to_wandb(
+    sweep_dir: Path, project: str, group: str, tags: list[str] | None = None, entity: str | None = None
+) -> str | None:
     """One extra W&B run (job_type=report) in the sweep's group: the summary as a table, the plots as
     images; for a sweep over several datasets also the matrix (``matrix``), ``ranks.png``, the
     heatmap and each dataset's plots. Offline unless WANDB_MODE says otherwise; returns the run's
@@ -21,9 +23,17 @@ def log_report_to_wandb(sweep_dir: Path, project: str, group: str, tags: list[st
 
     configure_wandb_env()
     summary_path = sweep_dir / "summary.csv"
-    run = wandb.init(project=project, entity=entity, group=group, job_type="report", name=f"report-{group}",
-                     tags=["report", *(tags or [])], dir=str(sweep_dir), reinit="finish_previous",
-                     config={"sweep_dir": str(sweep_dir)})
+    run = wandb.init(
+        project=project,
+        entity=entity,
+        group=group,
+        job_type="report",
+        name=f"report-{group}",
+        tags=["report", *(tags or [])],
+        dir=str(sweep_dir),
+        reinit="finish_previous",
+        config={"sweep_dir": str(sweep_dir)},
+    )
     try:
         payload: dict[str, Any] = {}
         if summary_path.is_file():
@@ -40,5 +50,3 @@ def log_report_to_wandb(sweep_dir: Path, project: str, group: str, tags: list[st
         return run.dir
     finally:
         run.finish()
-
-

@@ -1,4 +1,5 @@
 """``write_report``: report.md, results.csv, summary.csv and the plots of one sweep dir."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,30 +14,47 @@ from src.report.stats import ALPHA, BOOTSTRAP_RESAMPLES, CONFIDENCE, length_buck
 from src.report.tables import _num, buckets_table, jobs_table, summary_table
 
 
-def dataset_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.DataFrame, summary: pd.DataFrame,
-                     plots: bool = True, level: str = "##", suffix: str = "", replicates: str = "seeds",
-                     dataset: str | None = None) -> list[str]:
+def dataset_sections(
+    sweep_dir: Path,
+    jobs: pd.DataFrame,
+    predictions: pd.DataFrame,
+    summary: pd.DataFrame,
+    plots: bool = True,
+    level: str = "##",
+    suffix: str = "",
+    replicates: str = "seeds",
+    dataset: str | None = None,
+) -> list[str]:
     """The report of one dataset's jobs: the summary table, accuracy by length, validation curves,
     size and speed, the jobs. Plots are named ``<plot><suffix>.png`` (``accuracy.png`` for a
     single-dataset sweep, ``accuracy_mr.png`` for MR in a benchmark)."""
     variants = summary["variant"].tolist()
     buckets = length_buckets(predictions)
     runs = "seeds" if replicates == "seeds" else f"{replicates} (each a replicate)"
-    lines = [f"{level} Test accuracy", "", summary_table(summary, runs_header="seeds" if replicates == "seeds"
-                                                         else "seed×fold runs"),
-             f"Mean over {runs} ± half-width of the {CONFIDENCE:.0%} t-interval (none with one seed). "
-             "*Order sensitivity*: test accuracy minus accuracy on the same test set with each "
-             "sentence's words shuffled (fixed seed), in percentage points. *Δ vs best*: accuracy "
-             f"difference to the best summarizer (bold), paired over {replicates} (paired t-test) when both "
-             f"have ≥ 2 common {replicates}, else over test examples (paired bootstrap, "
-             f"{BOOTSTRAP_RESAMPLES:,} resamples); **\\*** marks p < {ALPHA} (no correction for "
-             f"multiple comparisons). train s and tokens/s are per job, averaged over {replicates}.", ""]
+    lines = [
+        f"{level} Test accuracy",
+        "",
+        summary_table(summary, runs_header="seeds" if replicates == "seeds" else "seed×fold runs"),
+        f"Mean over {runs} ± half-width of the {CONFIDENCE:.0%} t-interval (none with one seed). "
+        "*Order sensitivity*: test accuracy minus accuracy on the same test set with each "
+        "sentence's words shuffled (fixed seed), in percentage points. *Δ vs best*: accuracy "
+        f"difference to the best summarizer (bold), paired over {replicates} (paired t-test) when both "
+        f"have ≥ 2 common {replicates}, else over test examples (paired bootstrap, "
+        f"{BOOTSTRAP_RESAMPLES:,} resamples); **\\*** marks p < {ALPHA} (no correction for "
+        f"multiple comparisons). train s and tokens/s are per job, averaged over {replicates}.",
+        "",
+    ]
     if plots:
         plot_accuracy(summary, jobs, predictions, sweep_dir / f"accuracy{suffix}.png")
         lines += [f"![test accuracy](accuracy{suffix}.png)", ""]
     if not buckets.empty:
-        lines += [f"{level} Accuracy by input length", "", buckets_table(buckets, variants),
-                  f"Test examples of all {replicates} pooled; buckets are length quantiles.", ""]
+        lines += [
+            f"{level} Accuracy by input length",
+            "",
+            buckets_table(buckets, variants),
+            f"Test examples of all {replicates} pooled; buckets are length quantiles.",
+            "",
+        ]
         if plots:
             plot_length_buckets(buckets, variants, sweep_dir / f"length_buckets{suffix}.png", dataset)
             lines += [f"![accuracy by length](length_buckets{suffix}.png)", ""]
@@ -54,7 +72,7 @@ def dataset_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.DataFr
 
 
 def job_counts(jobs: pd.DataFrame) -> str:
-    """"12 (10 ok, 1 failed, 1 interrupted)": an interrupted job (Ctrl-C, SIGTERM) is no result and
+    """ "12 (10 ok, 1 failed, 1 interrupted)": an interrupted job (Ctrl-C, SIGTERM) is no result and
     no failure either; it resumes from its last.ckpt."""
     status = jobs["status"].fillna("failed")
     counts = [f"{(status == 'ok').sum()} ok", f"{(~status.isin(['ok', 'interrupted'])).sum()} failed"]
@@ -75,9 +93,14 @@ def failed_jobs_section(failed: pd.DataFrame, with_dataset: bool = False) -> lis
         prefix = "interrupted: " if j.get("status") == "interrupted" else ""
         return prefix + (j.get("error") or "unknown error")
 
-    return ["## Failed or interrupted jobs", ""] + [
-        f"- `{j['job']}` ({j.get('summarizer')}, {where(j)}seed {_num(j.get('seed'))}): {what(j)}"
-        for j in failed.to_dict("records")] + [""]
+    return (
+        ["## Failed or interrupted jobs", ""]
+        + [
+            f"- `{j['job']}` ({j.get('summarizer')}, {where(j)}seed {_num(j.get('seed'))}): {what(j)}"
+            for j in failed.to_dict("records")
+        ]
+        + [""]
+    )
 
 
 def write_report(sweep_dir: str | Path, plots: bool = True) -> str:
@@ -103,8 +126,11 @@ def write_report(sweep_dir: str | Path, plots: bool = True) -> str:
         summary = summarize(jobs, predictions)
         ok = jobs[jobs["status"] == "ok"]
         data = ", ".join(sorted(set(map(str, ok.get("data", pd.Series(dtype=str)).dropna())))) or "–"
-        lines += [f"Data: **{data}**. Jobs: {job_counts(jobs)}. "
-                  f"Seeds: {', '.join(map(str, sorted(set(ok['seed'].dropna().astype(int))))) or '–'}.", ""]
+        lines += [
+            f"Data: **{data}**. Jobs: {job_counts(jobs)}. "
+            f"Seeds: {', '.join(map(str, sorted(set(ok['seed'].dropna().astype(int))))) or '–'}.",
+            "",
+        ]
         if not summary.empty:
             summary.to_csv(sweep_dir / "summary.csv", index=False)
             lines += dataset_sections(sweep_dir, jobs, predictions, summary, plots, replicates=replicates_label(jobs))

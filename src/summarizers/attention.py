@@ -7,6 +7,7 @@ Padding gets weight exactly zero (its score is -inf before the softmax). The pap
 ||A A^T - I||^2, which pushes several hops apart, is not added to the loss: with the default
 single hop it is zero.
 """
+
 from __future__ import annotations
 
 import torch
@@ -17,18 +18,28 @@ from .recurrent import BiLSTMSummarizer
 
 
 class AttentionSummarizer(BiLSTMSummarizer):
-    def __init__(self, input_dim: int, hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.0,
-                 attention_size: int = 128, hops: int = 1):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        attention_size: int = 128,
+        hops: int = 1,
+    ):
         super().__init__(input_dim, hidden_size, num_layers, dropout)
         self.attention_size = check_positive("attention_size", attention_size, "AttentionSummarizer")
         self.hops = check_positive("hops", hops, "AttentionSummarizer")
-        self.score = nn.Sequential(nn.Linear(2 * hidden_size, attention_size, bias=False), nn.Tanh(),
-                                   nn.Linear(attention_size, hops, bias=False))
+        self.score = nn.Sequential(
+            nn.Linear(2 * hidden_size, attention_size, bias=False),
+            nn.Tanh(),
+            nn.Linear(attention_size, hops, bias=False),
+        )
         self.output_dim = 2 * hidden_size * hops
 
     def weights(self, states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """[B, hops, T] attention weights: each row sums to one over real steps, exactly 0 on padding."""
-        scores = self.score(states).transpose(1, 2)                                 # [B, hops, T]
+        scores = self.score(states).transpose(1, 2)  # [B, hops, T]
         real = padding_mask(lengths.to(states.device), states.size(1)).unsqueeze(1)
         return scores.masked_fill(~real, float("-inf")).softmax(dim=-1)
 
@@ -36,5 +47,5 @@ class AttentionSummarizer(BiLSTMSummarizer):
         states = self.states(x, lengths)
         # Padded states are zeroed too, so that 0 * (a non-finite padding value) cannot reach the sum.
         real = padding_mask(lengths.to(states.device), states.size(1)).unsqueeze(-1)
-        pooled = self.weights(states, lengths) @ states.masked_fill(~real, 0.0)     # [B, hops, 2H]
+        pooled = self.weights(states, lengths) @ states.masked_fill(~real, 0.0)  # [B, hops, 2H]
         return pooled.flatten(1)

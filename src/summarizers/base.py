@@ -5,6 +5,7 @@ A summarizer maps right-padded word vectors ``x: [B, T, E]`` and ``lengths: [B]`
 not change the output at all, so batches can be padded and bucketed freely. The classifier head is
 sized from ``output_dim``; a new summarizer is one subclass plus one YAML file in conf/summarizer.
 """
+
 from __future__ import annotations
 
 import torch

@@ -8,6 +8,7 @@ still has windows for every width (L + w - 1 of them), and its summary equals th
 sequence alone: batch padding is zeroed before the convolution, and windows that lie wholly in it
 are masked with the dtype's lowest value before the max.
 """
+
 from __future__ import annotations
 
 import torch

@@ -15,6 +15,7 @@ about 3x slower than the fused kernel. Two exact alternatives live here:
 
 Gate layout follows PyTorch: the 4H gate rows are (input, forget, cell, output).
 """
+
 from __future__ import annotations
 
 import torch
@@ -45,7 +46,7 @@ class _LSTMLayer(torch.autograd.Function):
         # bias gradient comes out of the weight-gradient matmul instead of another pass over it.
         features = x.size(2) + (bias is not None)
         x_flat = x.new_empty(steps * batch, features)
-        x_flat.view(steps, batch, features)[:, :, :x.size(2)].copy_(x)
+        x_flat.view(steps, batch, features)[:, :, : x.size(2)].copy_(x)
         if bias is not None:
             x_flat[:, -1] = 1.0
             w_ih = torch.cat([w_ih, bias.unsqueeze(1)], dim=1)
@@ -146,8 +147,13 @@ def lstm_all_states(x: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, 
     device_type = x.device.type
     if torch.is_autocast_enabled(device_type):
         with torch.autocast(device_type=device_type, enabled=False):
-            return lstm_all_states(x.float(), w_ih.float(), w_hh.float(),
-                                   None if b_ih is None else b_ih.float(), None if b_hh is None else b_hh.float())
+            return lstm_all_states(
+                x.float(),
+                w_ih.float(),
+                w_hh.float(),
+                None if b_ih is None else b_ih.float(),
+                None if b_hh is None else b_hh.float(),
+            )
     bias = None if b_ih is None else _double_g_rows(b_ih + b_hh)
     hs, cs = _LSTMLayer.apply(x.transpose(0, 1), _double_g_rows(w_ih), _double_g_rows(w_hh), bias)
     return hs.transpose(0, 1), cs.transpose(0, 1)
@@ -177,8 +183,9 @@ def _linear_scan(decay: Tensor, drive: Tensor, doubling: bool | None = None) -> 
     return drive
 
 
-def cell_states_from_hidden(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
-                            b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor:
+def cell_states_from_hidden(
+    x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None
+) -> Tensor:
     """Exact c_t for all t given the layer's input ``x [B, T, E]`` and its outputs ``h [B, T, H]``.
 
     The input, forget and cell gates of every step come from one matmul over ``[x_t, h_{t-1}]``
@@ -189,8 +196,8 @@ def cell_states_from_hidden(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
     """
     hidden = h.size(-1)
     h_prev = torch.cat([h.new_zeros(h.size(0), 1, hidden), h[:, :-1]], dim=1)
-    weight = torch.cat([w_ih[:3 * hidden], w_hh[:3 * hidden]], dim=1)
-    bias = None if b_ih is None else (b_ih + b_hh)[:3 * hidden]
+    weight = torch.cat([w_ih[: 3 * hidden], w_hh[: 3 * hidden]], dim=1)
+    bias = None if b_ih is None else (b_ih + b_hh)[: 3 * hidden]
     inputs = torch.cat([x, h_prev.to(x.dtype)], dim=-1)
     gates = torch.nn.functional.linear(inputs, weight, bias)
     gates = gates.to(torch.promote_types(gates.dtype, torch.float32))  # bf16/fp16 -> float32
@@ -202,8 +209,9 @@ def cell_states_from_hidden(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
 _SATURATE = 1.0e4
 
 
-def lstm_last_cell_padded(x: Tensor, lengths: Tensor, w_ih: Tensor, w_hh: Tensor,
-                          b_ih: Tensor | None, b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+def lstm_last_cell_padded(
+    x: Tensor, lengths: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None
+) -> tuple[Tensor, Tensor]:
     """One LSTM layer over right-padded ``x [B, T, E]`` through the fused kernel, without packing.
 
     Returns ``(h [B, T, H], c_last [B, H])`` where ``c_last`` is c at each sequence's last real
@@ -219,11 +227,12 @@ def lstm_last_cell_padded(x: Tensor, lengths: Tensor, w_ih: Tensor, w_hh: Tensor
     x_aug = torch.cat([x, is_pad.unsqueeze(-1).to(x.dtype)], dim=-1)
     column = w_ih.new_zeros(4 * hidden, 1)
     column[:hidden] = -_SATURATE  # input gate -> 0
-    column[hidden:2 * hidden] = _SATURATE  # forget gate -> 1
+    column[hidden : 2 * hidden] = _SATURATE  # forget gate -> 1
     weights = [torch.cat([w_ih, column], dim=1), w_hh]
     if b_ih is not None:
         weights += [b_ih, b_hh]
     zeros = x.new_zeros(1, batch, hidden)
-    out, _, c_n = torch._VF.lstm(x_aug, (zeros, zeros), weights, b_ih is not None, 1, 0.0,
-                                 torch.is_grad_enabled(), False, True)
+    out, _, c_n = torch._VF.lstm(
+        x_aug, (zeros, zeros), weights, b_ih is not None, 1, 0.0, torch.is_grad_enabled(), False, True
+    )
     return out, c_n[0]

@@ -4,6 +4,7 @@
 (2018), "Baseline Needs More Love": max pooling, [mean; max], and hierarchical pooling, which keeps
 local word order by averaging windows of n words before taking the max over windows.
 """
+
 from __future__ import annotations
 
 import torch
@@ -73,8 +74,8 @@ class SWEMHierSummarizer(_Pooling):
         n = torch.clamp(lengths, max=self.window)
         # Prefix sums over time, with a zero row in front: the sum of steps j..j+n-1 is S[j+n] - S[j].
         prefix = F.pad(x, (0, 0, 1, 0)).cumsum(dim=1)
-        starts = torch.arange(x.size(1), device=x.device).unsqueeze(0)            # [1, T]
-        ends = (starts + n.unsqueeze(1)).clamp(max=x.size(1))                    # [B, T]
+        starts = torch.arange(x.size(1), device=x.device).unsqueeze(0)  # [1, T]
+        ends = (starts + n.unsqueeze(1)).clamp(max=x.size(1))  # [B, T]
         means = (_at_steps(prefix, ends) - _at_steps(prefix, starts.expand_as(ends))) / n.to(x.dtype).view(-1, 1, 1)
         return means, lengths - n + 1
 

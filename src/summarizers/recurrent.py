@@ -7,6 +7,7 @@ summaries are read at each sequence's last real step (``gather_last``) or averag
 only; the backward direction of ``bilstm`` runs over each sequence reversed *within its length*;
 and the final cell state c_T is carried through padding unchanged (``lstm_last_cell_padded``).
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -14,8 +15,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from .base import (ConfigError, Summarizer, check_dropout, check_positive, gather_last, masked_max,
-                   padding_mask)
+from .base import ConfigError, Summarizer, check_dropout, check_positive, gather_last, masked_max, padding_mask
 from .lstm_kernels import cell_states_from_hidden, lstm_all_states, lstm_last_cell_padded
 
 
@@ -50,8 +50,13 @@ class _TopLayerLSTM(_Recurrent):
         super().__init__(input_dim, hidden_size, num_layers, dropout)
         self.lower = None
         if num_layers > 1:
-            self.lower = nn.LSTM(self.input_dim, hidden_size, num_layers=num_layers - 1, batch_first=True,
-                                 dropout=dropout if num_layers > 2 else 0.0)
+            self.lower = nn.LSTM(
+                self.input_dim,
+                hidden_size,
+                num_layers=num_layers - 1,
+                batch_first=True,
+                dropout=dropout if num_layers > 2 else 0.0,
+            )
         self.between = nn.Dropout(dropout)
         self.top = nn.LSTM(hidden_size if num_layers > 1 else self.input_dim, hidden_size, batch_first=True)
 
@@ -71,8 +76,14 @@ class RNNSummarizer(_Recurrent):
 
     def __init__(self, input_dim: int, hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.0):
         super().__init__(input_dim, hidden_size, num_layers, dropout)
-        self.rnn = nn.RNN(self.input_dim, hidden_size, num_layers=num_layers, nonlinearity="tanh",
-                          batch_first=True, dropout=dropout if num_layers > 1 else 0.0)
+        self.rnn = nn.RNN(
+            self.input_dim,
+            hidden_size,
+            num_layers=num_layers,
+            nonlinearity="tanh",
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
         self.output_dim = hidden_size
 
     def forward(self, x, lengths):
@@ -83,8 +94,14 @@ class RNNSummarizer(_Recurrent):
 class LSTMSummarizer(_TopLayerLSTM):
     """Unidirectional LSTM; ``state`` picks h_T, c_T or [h_T, c_T] of the top layer at the last real token."""
 
-    def __init__(self, input_dim: int, hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.0,
-                 state: Literal["h", "c", "hc"] = "h"):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        state: Literal["h", "c", "hc"] = "h",
+    ):
         if state not in ("h", "c", "hc"):
             raise ConfigError(f"LSTMSummarizer: state must be one of 'h', 'c', 'hc', got {state!r}")
         super().__init__(input_dim, hidden_size, num_layers, dropout)
@@ -158,8 +175,14 @@ class AvgCHSummarizer(_TopLayerLSTM):
     CUDA default); ``auto`` picks by device.
     """
 
-    def __init__(self, input_dim: int, hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.0,
-                 impl: Literal["auto", "fused", "recompute"] = "auto"):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        impl: Literal["auto", "fused", "recompute"] = "auto",
+    ):
         if impl not in ("auto", "fused", "recompute"):
             raise ConfigError(f"AvgCHSummarizer: impl must be 'auto', 'fused' or 'recompute', got {impl!r}")
         super().__init__(input_dim, hidden_size, num_layers, dropout)
@@ -184,5 +207,7 @@ class AvgCHSummarizer(_TopLayerLSTM):
         # exactly 0 at padding, where states are finite): half the memory traffic of masking a
         # concatenated copy, forward and backward.
         weights = padding_mask(lengths, h.size(1)) / lengths.to(h.device).unsqueeze(1)
-        return torch.cat([torch.einsum("bt,bth->bh", weights.to(c.dtype), c),
-                          torch.einsum("bt,bth->bh", weights.to(h.dtype), h)], dim=-1)
+        return torch.cat(
+            [torch.einsum("bt,bth->bh", weights.to(c.dtype), c), torch.einsum("bt,bth->bh", weights.to(h.dtype), h)],
+            dim=-1,
+        )

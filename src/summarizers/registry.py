@@ -4,10 +4,11 @@ Tests, ``src.bench``, the report's row order and the comparison experiments read
 summarizer is one class plus one YAML file and nothing else needs an edit. Reading it needs only
 the YAML files (no torch import), so the report and the sweep configs can use it cheaply.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -20,25 +21,27 @@ FAMILIES = ("course", "reference")
 
 @dataclass(frozen=True)
 class SummarizerInfo:
-    name: str      # the config name: `summarizer=<name>`
-    family: str    # one of FAMILIES
-    rank: float    # place in tables within its family (then by name)
-    about: str     # one line: what it computes and where it comes from
+    name: str  # the config name: `summarizer=<name>`
+    family: str  # one of FAMILIES
+    rank: float  # place in tables within its family (then by name)
+    about: str  # one line: what it computes and where it comes from
 
 
 def _read(path: Path) -> SummarizerInfo:
     cfg = OmegaConf.load(path)
     meta = cfg.get("summarizer_info")
     if meta is None or "summarizer" not in cfg:
-        raise ValueError(f"{path}: a summarizer config needs `# @package _global_`, a `summarizer_info` "
-                         "block (family, rank, about) and a `summarizer` block (_target_ and options)")
+        raise ValueError(
+            f"{path}: a summarizer config needs `# @package _global_`, a `summarizer_info` "
+            "block (family, rank, about) and a `summarizer` block (_target_ and options)"
+        )
     family = str(meta.get("family"))
     if family not in FAMILIES:
         raise ValueError(f"{path}: summarizer_info.family must be one of {FAMILIES}, got {family!r}")
     return SummarizerInfo(path.stem, family, float(meta.get("rank", float("inf"))), str(meta.get("about", "")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _registry(conf_dir: Path) -> tuple[SummarizerInfo, ...]:
     infos = [_read(p) for p in conf_dir.glob("*.yaml")]
     return tuple(sorted(infos, key=lambda i: (FAMILIES.index(i.family), i.rank, i.name)))

@@ -1,4 +1,5 @@
 """Build callbacks and loggers from their config groups (one entry per key, ``_target_`` each)."""
+
 from __future__ import annotations
 
 import hydra
@@ -8,8 +9,9 @@ from omegaconf import DictConfig
 def instantiate_each(cfg: DictConfig | None) -> list:
     if not cfg:
         return []
-    return [hydra.utils.instantiate(node) for node in cfg.values()
-            if isinstance(node, DictConfig) and "_target_" in node]
+    return [
+        hydra.utils.instantiate(node) for node in cfg.values() if isinstance(node, DictConfig) and "_target_" in node
+    ]
 
 
 def instantiate_trainer(cfg: DictConfig, **kwargs):

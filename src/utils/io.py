@@ -1,4 +1,5 @@
 """Small file helpers."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """What a job needs to know about the launcher running it."""
+
 from __future__ import annotations
 
 from omegaconf import DictConfig

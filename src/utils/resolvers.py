@@ -1,4 +1,5 @@
 """OmegaConf resolvers the configs use; registered when ``src.utils.resolvers`` is imported."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """W&B must never prompt or wait on a network unless asked: offline is the default."""
+
 from __future__ import annotations
 
 import os
