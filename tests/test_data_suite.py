@@ -18,7 +18,7 @@ from omegaconf import OmegaConf
 from src.data.datamodule import ConfigError, TextDataModule
 from src.data.suite import SUITE, local_sets, sweep_sets
 from src.summarizers.registry import summarizer_names
-from src.utils.instantiate import root_cause
+from src.utils.errors import find_user_error
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -221,8 +221,9 @@ def test_benchmark_data_root_without_any_set_is_a_one_line_error(train_config, t
     cfg = train_config("experiment=benchmark", f"benchmark.data_root={tmp_path / 'absent'}")
     with pytest.raises(Exception) as info:
         _ = cfg.hydra.sweeper.params.data
-    assert isinstance(root_cause(info.value), ConfigError)
-    assert str(root_cause(info.value)) == f"benchmark.data_root={tmp_path / 'absent'}: no such folder"
+    found = find_user_error(info.value)
+    assert isinstance(found, ConfigError)
+    assert str(found) == f"benchmark.data_root={tmp_path / 'absent'}: no such folder"
 
 
 @pytest.mark.slow

@@ -63,14 +63,16 @@ def find_user_error(exc: BaseException | None) -> UserError | RunInterrupted | N
 
     The chain is the one a traceback shows: ``raise ... from cause`` (Hydra's
     ``InstantiationException`` wraps errors so), else the exception being handled when this one
-    was raised, unless ``from None`` hid it.
+    was raised, unless ``from None`` hid it. OmegaConf re-raises an error from a resolver (e.g. the
+    benchmark's ``${benchmark_sets:...}``) ``from None``, so its hidden context is followed too.
     """
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, (UserError, RunInterrupted)):
             return exc
         seen.add(id(exc))
-        exc = exc.__cause__ if exc.__cause__ is not None else (None if exc.__suppress_context__ else exc.__context__)
+        hidden = exc.__suppress_context__ and not type(exc).__module__.startswith("omegaconf")
+        exc = exc.__cause__ if exc.__cause__ is not None else (None if hidden else exc.__context__)
     return None
 
 
