@@ -50,7 +50,12 @@ def load_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"checkpoint {path} is not a file")
     try:
         checkpoint, problem = torch.load(path, map_location="cpu", weights_only=True), None
-    except pickle.UnpicklingError as exc:  # weights_only refused a Python object: nothing of it ran
+    except pickle.UnpicklingError as exc:
+        if "global" not in str(exc).lower():  # not a pickle of ours at all (a text file, random bytes)
+            raise CheckpointError(
+                f"checkpoint {path} is unreadable (truncated or not a torch file?): {_first_line(exc)}"
+            ) from None
+        # weights_only refused a Python object: nothing of it ran
         found = re.search(r"GLOBAL (\S+)", str(exc))
         what = f" ({found.group(1)})" if found else ""
         raise CheckpointError(

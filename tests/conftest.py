@@ -20,3 +20,13 @@ def train_config(tmp_path):
         return compose_train_config(list(overrides), tmp_path)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_wandb_service():
+    """wandb.init in this process sets WANDB_SERVICE; a training subprocess started by a later test
+    would inherit it and register its runs with this process's W&B service, which still holds them
+    after the subprocess is killed ("run ID ... is in use" on resume). Each test starts without it."""
+    os.environ.pop("WANDB_SERVICE", None)
+    yield
+    os.environ.pop("WANDB_SERVICE", None)
