@@ -161,6 +161,13 @@ def test_targets_are_checked_at_their_bounds():
     }
 
 
+def test_by_default_every_registered_summarizer_is_timed_references_included():
+    from src.summarizers.registry import summarizer_names
+
+    assert bench.parse_args([]).summarizers == summarizer_names()
+    assert {"max", "swem_hier", "bilstm_max", "attention", "cnn"} <= set(bench.parse_args([]).summarizers)
+
+
 def test_bad_arguments_fail_in_one_line(capsys):
     with pytest.raises(SystemExit):
         bench.parse_args(["--summarizers", "mean,lstm_x"])
