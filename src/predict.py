@@ -19,9 +19,9 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import hydra
 from omegaconf import DictConfig
@@ -37,42 +37,51 @@ class InputError(UserError, ValueError):
     """Bad command-line input, in one line naming the file, column, line or setting."""
 
 
-def read_texts(path: str, column: str = "text", stdin: TextIO | None = None) -> list[str]:
-    """The texts of a .csv/.tsv file's ``column``, or of each line of any other file ('-': stdin).
-    Input that is not UTF-8 text (or holds NUL bytes: a binary file) is an error naming the line."""
+def read_texts(path: str, column: str = "text", stdin: BinaryIO | TextIO | None = None) -> list[str]:
+    """All texts of ``iter_texts`` in a list (for a few sentences; ``predict`` streams instead)."""
+    return list(iter_texts(path, column, stdin))
+
+
+def iter_texts(path: str, column: str = "text", stdin: BinaryIO | TextIO | None = None) -> Iterator[str]:
+    """The texts of a .csv/.tsv file's ``column``, or of each line of any other file ('-': stdin),
+    read line by line, so memory does not grow with the input. Input that is not UTF-8 text (or
+    holds NUL bytes: a binary file) is an error naming the line."""
     if path == "-":
         stream = stdin or sys.stdin
-        raw = getattr(stream, "buffer", None)
-        if raw is None:  # a text stream given directly (tests): already decoded
-            return [line.rstrip("\r\n") for line in stream]
-        return _decode(raw.read(), "stdin").splitlines()
+        raw = stream if isinstance(stream, io.BufferedIOBase | io.RawIOBase) else getattr(stream, "buffer", None)
+        lines = _decoded_lines(raw, "stdin") if raw is not None else iter(stream)  # a text stream: decoded already
+        yield from (line.rstrip("\r\n") for line in lines)
+        return
     file = Path(path).expanduser()
     if not file.is_file():
         raise InputError(f"input file not found: {file}")
-    content = _decode(file.read_bytes(), str(file))
-    if file.suffix.lower() not in (".csv", ".tsv"):
-        return content.splitlines()
-    reader = csv.DictReader(io.StringIO(content, newline=""), delimiter="\t" if file.suffix.lower() == ".tsv" else ",")
-    if not reader.fieldnames or column not in reader.fieldnames:
-        raise InputError(
-            f"{file}: no column {column!r} (columns: {', '.join(reader.fieldnames or []) or 'none'}); set column=NAME"
-        )
-    return [row[column] or "" for row in reader]
+    with file.open("rb") as raw:
+        lines = _decoded_lines(raw, str(file))
+        if file.suffix.lower() not in (".csv", ".tsv"):
+            yield from (line.rstrip("\r\n") for line in lines)
+            return
+        reader = csv.DictReader(lines, delimiter="\t" if file.suffix.lower() == ".tsv" else ",")
+        if not reader.fieldnames or column not in reader.fieldnames:
+            raise InputError(
+                f"{file}: no column {column!r} (columns: {', '.join(reader.fieldnames or []) or 'none'}); "
+                "set column=NAME"
+            )
+        yield from (row[column] or "" for row in reader)
 
 
-def _decode(data: bytes, where: str) -> str:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            f"{where}: line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-            f"{exc.start}); re-save it as UTF-8"
-        ) from None
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise InputError(f"{where}: line {line} holds a NUL byte: a binary file, not text")
-    return text
+def _decoded_lines(raw: BinaryIO, where: str) -> Iterator[str]:
+    """Each line of a byte stream as text (a UTF-8 byte-order mark dropped), newline kept."""
+    for number, data in enumerate(raw, start=1):
+        try:
+            line = data.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{where}: line {number} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                f"{exc.start} of the line); re-save it as UTF-8"
+            ) from None
+        if "\x00" in line:
+            raise InputError(f"{where}: line {number} holds a NUL byte: a binary file, not text")
+        yield line
 
 
 def check_device(device: str) -> None:
@@ -89,9 +98,15 @@ def check_device(device: str) -> None:
 
 
 def predict_texts(
-    model, tokenizer, texts: list[str], batch_size: int = 256, max_length: int | None = 256, device: str = "cpu"
+    model,
+    tokenizer,
+    texts: list[str],
+    batch_size: int = 256,
+    max_length: int | None = 256,
+    device: str = "cpu",
+    first_line: int = 1,
 ) -> list[dict]:
-    """One record per text (see the module doc), in the order given."""
+    """One record per text (see the module doc), in the order given; ``first_line`` numbers the first."""
     import torch
 
     from src.data.batching import collate
@@ -101,7 +116,7 @@ def predict_texts(
     ids = encode(tokenizer, texts, max_length) if texts else []
     records = [
         {
-            "line": i + 1,
+            "line": first_line + i,
             "text": text,
             "label": None,
             "probabilities": None,
@@ -121,18 +136,37 @@ def predict_texts(
                 best = max(range(len(row)), key=row.__getitem__)
                 records[i]["label"] = label_names[best]
                 records[i]["probabilities"] = {name: round(p, 6) for name, p in zip(label_names, row)}
-    empty = sum(r["label"] is None for r in records)
-    if empty:
-        log.warning("%d of %d texts have no tokens (empty lines?); their label is null", empty, len(records))
     return records
 
 
-def write_jsonl(records: Iterable[dict], out: TextIO) -> None:
-    for record in records:
+def predict_stream(model, tokenizer, texts: Iterable[str], chunk_size: int = 10_000, **options) -> Iterator[dict]:
+    """``predict_texts`` over ``chunk_size`` texts at a time (length-sorted within each chunk), so a
+    million lines or an endless stdin run in bounded memory; records come out in input order."""
+    chunk: list[str] = []
+    line = 1
+    for text in texts:
+        chunk.append(text)
+        if len(chunk) == chunk_size:
+            yield from predict_texts(model, tokenizer, chunk, first_line=line, **options)
+            line, chunk = line + len(chunk), []
+    if chunk:
+        yield from predict_texts(model, tokenizer, chunk, first_line=line, **options)
+
+
+def write_jsonl(records: Iterable[dict], out: TextIO, flush_every: int = 1000) -> tuple[int, int]:
+    """One JSON line per record, flushed as it goes; returns (records, records without tokens)."""
+    count = empty = 0
+    for count, record in enumerate(records, start=1):
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        empty += record["label"] is None
+        if count % flush_every == 0:
+            out.flush()
+    out.flush()
+    return count, empty
 
 
-def predict(cfg: DictConfig) -> list[dict]:
+def predict(cfg: DictConfig) -> int:
+    """Streams predictions to ``output`` (atomically) or stdout; returns how many were written."""
     import torch
 
     from src.loading import load_classifier
@@ -144,17 +178,21 @@ def predict(cfg: DictConfig) -> list[dict]:
     check_device(str(cfg.device))
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
-    texts = [str(cfg.text)] if cfg.get("text") is not None else read_texts(str(cfg.input), cfg.column)
+    texts = [str(cfg.text)] if cfg.get("text") is not None else iter_texts(str(cfg.input), cfg.column)
     model, tokenizer, _ = load_classifier(cfg.ckpt_path)
-    records = predict_texts(model, tokenizer, texts, int(cfg.batch_size), cfg.get("max_length"), cfg.device)
+    records = predict_stream(
+        model, tokenizer, texts, batch_size=int(cfg.batch_size), max_length=cfg.get("max_length"), device=cfg.device
+    )
     if cfg.get("output"):
         path = Path(cfg.output).expanduser()
         with atomic_write(path, "w") as f:  # a full disk leaves the previous file, not half a new one
-            write_jsonl(records, f)
-        print(f"wrote {len(records)} predictions to {path}", file=sys.stderr)
+            count, empty = write_jsonl(records, f)
+        print(f"wrote {count} predictions to {path}", file=sys.stderr)
     else:
-        write_jsonl(records, sys.stdout)
-    return records
+        count, empty = write_jsonl(records, sys.stdout)
+    if empty:
+        log.warning("%d of %d texts have no tokens (empty lines?); their label is null", empty, count)
+    return count
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")

@@ -451,7 +451,7 @@ CASES = [
         "predict_not_utf8",
         "src.predict",
         ["ckpt_path={model.ckpt}", "input={texts_latin1.txt}"],
-        "texts_latin1.txt: line 2 is not UTF-8 text (byte 0xe9 at offset 15); re-save it as UTF-8",
+        "texts_latin1.txt: line 2 is not UTF-8 text (byte 0xe9 at offset 3 of the line); re-save it as UTF-8",
     ),
     (
         "predict_binary",

@@ -482,3 +482,40 @@ def test_truncation_to_max_length(tmp_path, caplog):
     assert dm.splits["train"].lengths.max() == 3
     assert [t for t, _ in decoded(dm, "train")][:1] in (["one two three"], ["short"])
     assert "to max_length=3 tokens" in caplog.text
+
+
+PREPARE_AND_DIGEST = """
+import hashlib, sys
+from src.data.datamodule import FilesDataModule
+dm = FilesDataModule(data_dir=sys.argv[1], cache_dir=sys.argv[2])
+dm.setup()
+digest = hashlib.sha256()
+for split in sorted(dm.splits):
+    for array in (dm.splits[split].flat, dm.splits[split].offsets, dm.splits[split].labels):
+        digest.update(array.tobytes())
+print("DIGEST", digest.hexdigest(), "HIT" if dm.cache_hit else "MISS")
+"""
+
+
+@pytest.mark.slow
+def test_two_jobs_preparing_the_same_data_at_once_both_get_whole_data(tmp_path):
+    """A parallel sweep shares one cache dir: two processes prepare the same set at the same time;
+    both get the same data, neither reads a partial file, and the cache left behind is whole."""
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [f"sentence {i} is {'good' if i % 2 else 'bad'} and {'long ' * (i % 13)}indeed" for i in range(20_000)]
+    pd.DataFrame({"text": rows, "label": [i % 2 for i in range(20_000)]}).to_csv(data / "train.csv", index=False)
+    cache = tmp_path / "cache"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = [sys.executable, "-c", PREPARE_AND_DIGEST, str(data), str(cache)]
+    procs = [
+        subprocess.Popen(run, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outs]
+    digests = [next(line.split()[1] for line in out.splitlines() if line.startswith("DIGEST")) for out, _ in outs]
+    assert digests[0] == digests[1]
+    assert len(list(cache.glob("*.npz"))) == 1 and not list(cache.glob(".*.tmp"))  # one whole file, no leftovers
+    third = subprocess.run(run, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert f"DIGEST {digests[0]} HIT" in third.stdout, third.stderr[-2000:]

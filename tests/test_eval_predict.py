@@ -242,3 +242,34 @@ def test_incompatible_checkpoint_on_the_command_line(tmp_path):
     assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "garbage.ckpt is unreadable" in errors[0]
+
+
+def test_predict_streams_a_large_input_in_chunks_with_bounded_memory(trained, tmp_path):
+    """A large input is read line by line and predicted chunk by chunk: the records come out in
+    input order with their line numbers, and no chunk holds more than chunk_size texts."""
+    import src.predict as predict_module
+
+    model, tokenizer, _ = load_classifier(trained[1])
+    big = tmp_path / "big.txt"
+    with big.open("w") as f:
+        for i in range(2500):
+            f.write(("a fine film ." if i % 2 else "dull , but great .") + ("\n" if i % 7 else "\n\n"))
+    seen_chunks: list[int] = []
+    original = predict_module.predict_texts
+
+    def spy(model, tokenizer, texts, **options):
+        seen_chunks.append(len(texts))
+        return original(model, tokenizer, texts, **options)
+
+    predict_module.predict_texts = spy
+    try:
+        stream = predict_module.predict_stream(model, tokenizer, predict_module.iter_texts(str(big)), chunk_size=400)
+        records = list(stream)
+    finally:
+        predict_module.predict_texts = original
+    lines = big.read_text().splitlines()
+    assert [r["line"] for r in records] == list(range(1, len(lines) + 1))
+    assert [r["text"] for r in records] == lines
+    assert max(seen_chunks) == 400 and sum(seen_chunks) == len(lines)
+    first = original(model, tokenizer, lines[:3])
+    assert [r["probabilities"] for r in records[:3]] == [r["probabilities"] for r in first]
