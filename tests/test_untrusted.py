@@ -144,3 +144,26 @@ def test_the_payload_class_is_what_the_tests_think(tmp_path):
     marker = tmp_path / "ran"
     pickle.loads(pickle.dumps(_Payload(marker)))
     assert marker.exists()
+
+
+def test_a_pickle_in_the_tokenized_data_cache_is_never_unpickled(files, tmp_path, caplog):
+    """The cache is read with allow_pickle=False: a cache file whose arrays carry a pickled object
+    is ignored with a warning and rebuilt, and nothing in it runs."""
+    import logging
+
+    import numpy as np
+
+    from src.data.datamodule import FilesDataModule
+
+    cache = tmp_path / "cache"
+    first = FilesDataModule(train_file=str(tmp_path / "train.csv"), cache_dir=str(cache))
+    first.setup()
+    marker = tmp_path / "ran"
+    with open(first.cache_path, "wb") as f:  # same name, so the next set-up reads it
+        np.savez(f, meta=np.array([_Payload(marker)], dtype=object))
+    again = FilesDataModule(train_file=str(tmp_path / "train.csv"), cache_dir=str(cache))
+    with caplog.at_level(logging.WARNING):
+        again.setup()
+    assert not again.cache_hit and "ignoring unreadable cache file" in caplog.text
+    assert not marker.exists()
+    assert again.vocab_size == first.vocab_size
