@@ -15,7 +15,7 @@ import hydra
 from omegaconf import DictConfig, open_dict
 
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
-from src.utils.cli import check_settings, require_checkpoint, user_errors
+from src.utils.cli import check_settings, hydra_entry, require_checkpoint, user_errors
 from src.utils.launcher import threads_per_job
 from src.utils.wandb_setup import configure_wandb_env, finish_wandb_run
 
@@ -96,4 +96,4 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    hydra_entry(main)

@@ -27,7 +27,7 @@ import hydra
 from omegaconf import DictConfig
 
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
-from src.utils.cli import check_settings, require_checkpoint, user_errors
+from src.utils.cli import check_settings, hydra_entry, require_checkpoint, user_errors
 from src.utils.errors import UserError
 
 log = logging.getLogger("src.predict")
@@ -205,4 +205,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    hydra_entry(main)

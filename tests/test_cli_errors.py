@@ -613,3 +613,29 @@ def test_a_user_error_in_a_sweep_fails_that_job_only(tmp_path):
 
 if __name__ == "__main__":  # the runner: python -m tests.test_cli_errors CASES.json RESULTS.json
     _serve(Path(sys.argv[1]), Path(sys.argv[2]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "module,args,expected",
+    [
+        ("src.train", ["no_such_key=1"], "error: Could not override 'no_such_key'. To append to your config use"),
+        ("src.train", ["summarizer=nope"], "error: In 'train': Could not find 'summarizer/nope' Available options"),
+        ("src.eval", ["ckpt_path=x", "logger=nope"], "error: In 'eval': Could not find 'logger/nope'"),
+        ("src.predict", ["ckpt_path=x", "text=hi", "bad=["], "error: command line: no viable alternative at input"),
+    ],
+)
+def test_a_bad_command_line_is_one_line_with_exit_status_2(module, args, expected, tmp_path):
+    """Hydra's own composition errors (unknown key, unknown option, malformed override) go through
+    the same one-line path as every other user error."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith(expected) and "Config search path" not in lines[0], lines

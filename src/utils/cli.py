@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -79,6 +80,23 @@ def user_errors(task: F | None = None, *, failure_record: Callable[[Any], dict] 
         return run  # type: ignore[return-value]
 
     return decorate(task) if task is not None else decorate
+
+
+def hydra_entry(main: Callable[[], Any]) -> None:
+    """Run a ``@hydra.main`` command so that a bad command line (an unknown key or config option, a
+    malformed override) is one ``error:`` line with exit status 2, like every other user error,
+    instead of Hydra's own message and exit 1; a bug keeps its whole traceback
+    (``HYDRA_FULL_ERROR=1`` unless the environment says otherwise)."""
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+
+    try:
+        main()
+    except (ConfigCompositionException, MissingConfigException, OverrideParseException) as exc:
+        message = one_line(exc).split(" Config search path:")[0]  # Hydra's search path is noise here
+        prefix = "command line: " if isinstance(exc, OverrideParseException) else ""
+        print(f"error: {prefix}{message}", file=sys.stderr, flush=True)
+        sys.exit(2)
 
 
 def _is_config(value: Any) -> bool:
