@@ -16,17 +16,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from src.utils.launcher import threads_per_job
-from tests.helpers import CONF_DIR, REPO, compose_train_config
-
-TINY = [
-    "data.source.n_train=200",
-    "data.source.n_validation=100",
-    "data.source.n_test=100",
-    "model.embedding.dim=16",
-    "model.head.width=16",
-    "trainer.max_epochs=1",
-    "logger=none",
-]
+from tests.helpers import CONF_DIR, REPO, TINY, compose_train_config
 
 
 def run_sweep(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:

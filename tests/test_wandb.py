@@ -15,15 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import REPO
+from tests.helpers import TINY as HELPER_TINY
 
-TINY = [
-    "data.source.n_train=200",
-    "data.source.n_validation=100",
-    "data.source.n_test=100",
-    "model.embedding.dim=16",
-    "model.head.width=16",
-    "trainer.max_epochs=1",
-]
+TINY = [o for o in HELPER_TINY if o != "logger=none"]  # these runs log to W&B
 
 
 def wandb_records(path: Path):
