@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,15 +26,15 @@ import hydra
 from omegaconf import DictConfig, ListConfig
 
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
+from src.utils.cli import user_errors
+from src.utils.errors import UserError
 
 log = logging.getLogger("src.inspect")
-# Errors the user can fix, by class name (or a base class's): one line, exit status 2.
-USER_ERRORS = ("UserError", "ConfigError", "DataError", "CheckpointError", "InputError", "InspectError")
 TOP_WORDS = 3
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
-class InspectError(ValueError):
+class InspectError(UserError, ValueError):
     """Bad input to ``src.inspect`` (no text, no checkpoint in a folder), in one line."""
 
 
@@ -255,40 +254,16 @@ def inspect(cfg: DictConfig) -> list[Path]:
     return written
 
 
-def _is_user_error(exc: BaseException) -> bool:
-    from src.utils.instantiate import root_cause
-
-    for candidate in (exc, root_cause(exc)):
-        if any(c.__name__ in USER_ERRORS for c in type(candidate).__mro__):
-            return True
-    return False
-
-
-def _first_user_error(exc: BaseException) -> BaseException:
-    from src.utils.instantiate import root_cause
-
-    cause = root_cause(exc)
-    return cause if any(c.__name__ in USER_ERRORS for c in type(cause).__mro__) else exc
-
-
 # An absolute path: Hydra resolves a relative one against this module's package, which has no conf/.
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="inspect")
+@user_errors
 def main(cfg: DictConfig) -> None:
     if not cfg.get("ckpt_path"):
-        print(
-            "error: give the model(s): ckpt_path=RUN/checkpoints/epoch_XXX.ckpt (or a run or sweep dir, "
-            'or [a.ckpt,b.ckpt]) text="..."',
-            file=sys.stderr,
+        raise InspectError(
+            "give the model(s): ckpt_path=RUN/checkpoints/epoch_XXX.ckpt (or a run or sweep dir, "
+            'or [a.ckpt,b.ckpt]) text="..."'
         )
-        sys.exit(2)
-    try:
-        inspect(cfg)
-    except Exception as exc:
-        if not _is_user_error(exc):
-            raise
-        message = " ".join(str(_first_user_error(exc)).split())
-        print(f"error: {message}", file=sys.stderr)
-        sys.exit(2)
+    inspect(cfg)
 
 
 def quote_text_argument(argv: list[str]) -> list[str]:
