@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from src.utils.errors import CheckpointError
+from src.utils.instantiate import root_cause
 
 __all__ = [
     "RUN_KEY",
@@ -73,8 +74,7 @@ def load_checkpoint(path: str | Path) -> dict:
 
 def _first_line(exc: BaseException) -> str:
     """``Type: first line of the message`` of the innermost cause (Hydra wraps instantiation errors)."""
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
+    exc = root_cause(exc)
     text = str(exc).strip()
     first = text.splitlines()[0].split(". ")[0][:200] if text else ""  # torch adds sentences of advice
     return f"{type(exc).__name__}: {first}".rstrip(": ")

@@ -171,13 +171,15 @@ def predict(cfg: DictConfig) -> int:
 
     from src.loading import load_classifier
     from src.utils.io import atomic_write
+    from src.utils.launcher import threads_per_job
 
     if (cfg.get("text") is None) == (cfg.get("input") is None):
         raise InputError('give exactly one of text="..." or input=FILE')
     check_settings(cfg)
     check_device(str(cfg.device))
-    if cfg.get("threads"):
-        torch.set_num_threads(int(cfg.threads))
+    threads = threads_per_job(cfg)
+    if threads:
+        torch.set_num_threads(threads)
     texts = [str(cfg.text)] if cfg.get("text") is not None else iter_texts(str(cfg.input), cfg.column)
     model, tokenizer, _ = load_classifier(cfg.ckpt_path)
     records = predict_stream(

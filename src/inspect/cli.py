@@ -28,6 +28,7 @@ from omegaconf import DictConfig, ListConfig
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
 from src.utils.cli import user_errors
 from src.utils.errors import UserError
+from src.utils.launcher import threads_per_job
 
 log = logging.getLogger("src.inspect")
 TOP_WORDS = 3
@@ -227,10 +228,11 @@ def inspect(cfg: DictConfig) -> list[Path]:
             raise InspectError(f"{key} must be a positive {'integer' if kind is int else 'number'}, got {value!r}")
     texts = read_sentences(cfg)
     paths = checkpoint_paths(cfg.ckpt_path)
-    if cfg.get("threads"):
+    threads = threads_per_job(cfg)
+    if threads:
         import torch
 
-        torch.set_num_threads(int(cfg.threads))
+        torch.set_num_threads(threads)
     models = load_models(paths)
     from .figure import draw
 

@@ -39,13 +39,15 @@ class AttentionSummarizer(BiLSTMSummarizer):
 
     def weights(self, states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """[B, hops, T] attention weights: each row sums to one over real steps, exactly 0 on padding."""
+        return self._weights(states, padding_mask(lengths.to(states.device), states.size(1)))
+
+    def _weights(self, states: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         scores = self.score(states).transpose(1, 2)  # [B, hops, T]
-        real = padding_mask(lengths.to(states.device), states.size(1)).unsqueeze(1)
-        return scores.masked_fill(~real, float("-inf")).softmax(dim=-1)
+        return scores.masked_fill(~real.unsqueeze(1), float("-inf")).softmax(dim=-1)
 
     def forward(self, x, lengths):
         states = self.states(x, lengths)
+        real = padding_mask(lengths.to(states.device), states.size(1))
         # Padded states are zeroed too, so that 0 * (a non-finite padding value) cannot reach the sum.
-        real = padding_mask(lengths.to(states.device), states.size(1)).unsqueeze(-1)
-        pooled = self.weights(states, lengths) @ states.masked_fill(~real, 0.0)  # [B, hops, 2H]
+        pooled = self._weights(states, real) @ states.masked_fill(~real.unsqueeze(-1), 0.0)  # [B, hops, 2H]
         return pooled.flatten(1)

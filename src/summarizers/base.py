@@ -49,17 +49,21 @@ def masked_mean(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return total / lengths.to(states.dtype).clamp(min=1).unsqueeze(-1)
 
 
-def masked_max(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Timewise max over real steps only. Padding is filled with the dtype's lowest value, never 0:
-    word vectors and states can be negative at every real step, and a 0 would then win."""
+def _lowest_at_padding(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Padding filled with the dtype's lowest value, never 0: word vectors and states can be
+    negative at every real step, and a 0 would then win a max."""
     mask = padding_mask(lengths, states.size(1)).unsqueeze(-1)
-    return states.masked_fill(~mask, torch.finfo(states.dtype).min).amax(dim=1)
+    return states.masked_fill(~mask, torch.finfo(states.dtype).min)
+
+
+def masked_max(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Timewise max over real steps only."""
+    return _lowest_at_padding(states, lengths).amax(dim=1)
 
 
 def masked_argmax(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """[B, H] step that each max of ``masked_max`` came from (for inspection)."""
-    mask = padding_mask(lengths, states.size(1)).unsqueeze(-1)
-    return states.masked_fill(~mask, torch.finfo(states.dtype).min).argmax(dim=1)
+    return _lowest_at_padding(states, lengths).argmax(dim=1)
 
 
 class Summarizer(nn.Module):

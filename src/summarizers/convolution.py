@@ -38,6 +38,6 @@ class CNNSummarizer(Summarizer):
         return [conv(x).transpose(1, 2) for conv in self.convs]
 
     def forward(self, x, lengths):
-        lengths = lengths.to(x.device)
+        lengths = lengths.to(x.device)  # once here; feature_maps' own move is then a no-op
         pooled = [masked_max(maps, lengths + w - 1) for maps, w in zip(self.feature_maps(x, lengths), self.widths)]
         return F.relu(torch.cat(pooled, dim=-1))  # ReLU after the max: the same value, a fraction of the work

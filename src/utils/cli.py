@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from src.utils.errors import CheckpointError, RunInterrupted, UserError, find_user_error, one_line
+from src.utils.instantiate import root_cause
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,7 +71,7 @@ def user_errors(task: F | None = None, *, failure_record: Callable[[Any], dict] 
                 elif not sweep_job:
                     raise
                 else:  # a bug: the traceback goes to the job's log, the sweep goes on
-                    cause = _innermost(exc)
+                    cause = root_cause(exc)
                     message = f"{type(cause).__name__}: {one_line(cause)}"
                     log.exception("job failed: %s", message)
                 if failure_record is not None:
@@ -110,15 +111,6 @@ def _in_sweep() -> bool:
     from hydra.types import RunMode
 
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
-def _innermost(exc: BaseException) -> BaseException:
-    """Where a bug came from (Hydra wraps errors raised while instantiating)."""
-    seen = set()
-    while exc.__cause__ is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        exc = exc.__cause__
-    return exc
 
 
 def _record_failure(cfg, failure_record: Callable[[Any], dict], message: str) -> None:
@@ -264,7 +256,7 @@ def _check_optimization(cfg) -> None:
 
 def _library_message(exc: BaseException) -> str:
     """The innermost error's first line (Hydra's own message is several lines around it)."""
-    cause = _innermost(exc)
+    cause = root_cause(exc)
     lines = str(cause).strip().splitlines()
     return f"{lines[0] if lines else type(cause).__name__} ({type(cause).__name__})"
 
