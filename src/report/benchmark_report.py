@@ -145,11 +145,11 @@ def ranking_lines(bench: Benchmark, plots: bool) -> list[str]:
 
 def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.DataFrame, plots: bool = True) -> list[str]:
     """Everything of report.md after its title, for a sweep over several datasets."""
-    from src.report.writer import dataset_sections, job_counts
+    from src.report.writer import dataset_sections, job_counts, seeds_text
 
     bench = build_benchmark(jobs, predictions)
     ok = jobs[jobs["status"] == "ok"]
-    seeds = ", ".join(map(str, sorted(set(ok["seed"].dropna().astype(int))))) or "–"
+    seeds = seeds_text(ok)
     folds = sorted(set(ok["fold"].dropna().astype(int))) if "fold" in ok else []
     lines = [
         f"Benchmark over {len(bench.datasets)} datasets: "

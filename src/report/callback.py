@@ -17,11 +17,10 @@ def report_datasets(sweep_dir: Path) -> list[str]:
     """The datasets the sweep's jobs ran on (results.csv ``data``), in job order: the report run's tags."""
     import pandas as pd
 
+    from src.report.benchmark import datasets_of
+
     path = sweep_dir / "results.csv"
-    if not path.is_file():
-        return []
-    jobs = pd.read_csv(path)
-    return [str(d) for d in dict.fromkeys(jobs["data"].dropna())] if "data" in jobs else []
+    return datasets_of(pd.read_csv(path)) if path.is_file() else []
 
 
 class SweepReportCallback(Callback):

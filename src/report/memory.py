@@ -93,7 +93,7 @@ def plot_memory(
 ) -> None:
     import matplotlib.pyplot as plt
 
-    from src.report.plots import _colors, _on, _save
+    from src.report.plots import _colors, _on, _save, finish_line_plot
 
     colors = _colors(variants)
     labels = [b for b in curve["bin"].cat.categories if b in set(curve["bin"].astype(str))]
@@ -106,12 +106,13 @@ def plot_memory(
         ax.axhline(chance * 100, color="black", linestyle=":", linewidth=1, label="chance (50%)")
     counts = curve.assign(bin=curve["bin"].astype(str)).groupby("bin")["examples"].max().reindex(labels)
     ax.set_xticks(range(len(labels)), [f"{b}\n(n={int(c)})" for b, c in zip(labels, counts)])
-    ax.set_xlabel("tokens after the deciding word (n = test examples per summarizer, all seeds)")
-    ax.set_ylabel("accuracy on the twin pairs (%)")
     ax.set_ylim(min(40.0, float(np.nanmin(curve["accuracy"])) * 100 - 5), 102)
-    ax.set_title(f"How far back each summarizer remembers{_on(dataset)}")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    finish_line_plot(
+        ax,
+        "tokens after the deciding word (n = test examples per summarizer, all seeds)",
+        "accuracy on the twin pairs (%)",
+        f"How far back each summarizer remembers{_on(dataset)}",
+    )
     _save(fig, path)
 
 

@@ -81,6 +81,11 @@ def job_counts(jobs: pd.DataFrame) -> str:
     return f"{len(jobs)} ({', '.join(counts)})"
 
 
+def seeds_text(ok: pd.DataFrame) -> str:
+    """ "0, 1, 2": the seeds of the successful jobs."""
+    return ", ".join(map(str, sorted(set(ok["seed"].dropna().astype(int))))) or "–"
+
+
 def failed_jobs_section(failed: pd.DataFrame, with_dataset: bool = False) -> list[str]:
     if failed.empty:
         return []
@@ -118,7 +123,8 @@ def write_report(sweep_dir: str | Path, plots: bool = True) -> str:
             jobs[column] = None
     jobs.to_csv(sweep_dir / "results.csv", index=False)
     predictions = load_predictions(sweep_dir, jobs)
-    if is_benchmark(jobs):
+    several_datasets = is_benchmark(jobs)
+    if several_datasets:
         from src.report.benchmark_report import benchmark_sections
 
         lines += benchmark_sections(sweep_dir, jobs, predictions, plots)
@@ -127,8 +133,7 @@ def write_report(sweep_dir: str | Path, plots: bool = True) -> str:
         ok = jobs[jobs["status"] == "ok"]
         data = ", ".join(sorted(set(map(str, ok.get("data", pd.Series(dtype=str)).dropna())))) or "–"
         lines += [
-            f"Data: **{data}**. Jobs: {job_counts(jobs)}. "
-            f"Seeds: {', '.join(map(str, sorted(set(ok['seed'].dropna().astype(int))))) or '–'}.",
+            f"Data: **{data}**. Jobs: {job_counts(jobs)}. Seeds: {seeds_text(ok)}.",
             "",
         ]
         if not summary.empty:
@@ -137,7 +142,7 @@ def write_report(sweep_dir: str | Path, plots: bool = True) -> str:
     optuna = sweep_dir / "optimization_results.yaml"
     if optuna.is_file():
         lines += ["## Optuna", "", "```yaml", optuna.read_text().strip(), "```", ""]
-    lines += failed_jobs_section(jobs[jobs["status"] != "ok"], with_dataset=is_benchmark(jobs))
+    lines += failed_jobs_section(jobs[jobs["status"] != "ok"], with_dataset=several_datasets)
     text = "\n".join(lines)
     (sweep_dir / "report.md").write_text(text)
     return text
