@@ -21,6 +21,19 @@ TINY = [
     "trainer.max_epochs=1",
 ]
 
+# A small lstm_h run for the end-to-end tests (determinism, resume, faults, eval/predict); each adds
+# its own data sizes, epochs and seed.
+SMALL_LSTM = [
+    "logger=none",
+    "summarizer=lstm_h",
+    "summarizer.hidden_size=16",
+    "model.embedding.dim=16",
+    "model.head.width=16",
+]
+SMALL_DATA = ["data.source.n_train=300", "data.source.n_validation=100", "data.source.n_test=100"]
+# What results.json must agree on between two runs that should be the same run.
+RUN_METRICS = ("test/acc", "test/f1", "val/acc_best", "test/acc_order_dependent", "test/acc_order_free", "epochs")
+
 
 def tiny(summarizer: str) -> list[str]:
     """Small, fast settings for one summarizer (those without a hidden size keep their own)."""

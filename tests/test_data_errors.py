@@ -15,8 +15,8 @@ import pytest
 
 from src.data.datamodule import DataError, FilesDataModule, TextDataModule
 from src.data.sources import check_utf8
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 GOOD = "text,label\n" + "".join(f"sentence number {i},{'pos' if i % 2 else 'neg'}\n" for i in range(20))
 
 

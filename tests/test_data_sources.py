@@ -24,8 +24,8 @@ import src.utils.resolvers  # noqa: F401
 from src.data import datamodule as dm_module
 from src.data.datamodule import DataError, FilesDataModule, TextDataModule
 from src.data.sources import carve_splits, load_files, load_hub, natural_sorted
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 ROWS = [
     ("a fine film", "pos"),
     ("a dull film", "neg"),

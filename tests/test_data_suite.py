@@ -19,8 +19,8 @@ from src.data.datamodule import ConfigError, TextDataModule
 from src.data.suite import SUITE, local_sets, sweep_sets
 from src.summarizers.registry import summarizer_names
 from src.utils.errors import find_user_error
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 # config: (Hub id, config name, revision, splits ours: theirs, columns ours: theirs, trained on)

@@ -15,21 +15,15 @@ from omegaconf import open_dict
 
 from src.checkpointing import ResumableTraining, seed_epoch
 from src.data.batching import BucketBatchSampler
-from tests.helpers import compose_train_config
+from tests.helpers import RUN_METRICS, SMALL_DATA, SMALL_LSTM, compose_train_config
 
 SMALL = [
-    "logger=none",
-    "summarizer=lstm_h",
-    "data.source.n_train=300",
-    "data.source.n_validation=100",
-    "data.source.n_test=100",
-    "summarizer.hidden_size=16",
-    "model.embedding.dim=16",
-    "model.head.width=16",
+    *SMALL_LSTM,
+    *SMALL_DATA,
     "trainer.max_epochs=2",
     "data.source.seed=0",
 ]  # the data stays fixed: only the model's seed varies
-METRIC_KEYS = ("test/acc", "test/f1", "val/acc_best", "test/acc_order_dependent", "test/acc_order_free", "epochs")
+METRIC_KEYS = RUN_METRICS
 
 
 def train_here(overrides: list[str], out: Path) -> dict:

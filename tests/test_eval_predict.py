@@ -16,18 +16,10 @@ from omegaconf import open_dict
 from src.checkpointing import CheckpointError, load_classifier
 from src.data.synthetic import make_order_sentiment
 from src.predict import InputError, predict_texts, read_texts
-from tests.helpers import CONF_DIR, REPO, compose_train_config
+from tests.helpers import CONF_DIR, REPO, SMALL_DATA, SMALL_LSTM, compose_train_config
 
-DATA = ["data.source.n_train=300", "data.source.n_validation=100", "data.source.n_test=100"]
-SMALL = [
-    "logger=none",
-    "summarizer=lstm_h",
-    *DATA,
-    "summarizer.hidden_size=16",
-    "model.embedding.dim=16",
-    "model.head.width=16",
-    "trainer.max_epochs=1",
-]
+DATA = SMALL_DATA
+SMALL = [*SMALL_LSTM, *DATA, "trainer.max_epochs=1"]
 SEED = 3  # not the default 0: src.eval must take the seed (and so the built-in data) from the checkpoint
 TEST_METRICS = ("test/acc", "test/f1", "test/acc_order_dependent", "test/acc_order_free")
 

@@ -26,21 +26,17 @@ from omegaconf import open_dict
 from src.checkpointing import AtomicCheckpointIO
 from src.utils.errors import RunInterrupted, UserError, WriteError
 from src.utils.io import atomic_write, write_json_atomic
-from tests.helpers import REPO, compose_train_config
+from tests.helpers import REPO, RUN_METRICS, SMALL_LSTM, compose_train_config
 
 SMALL = [
-    "logger=none",
-    "summarizer=lstm_h",
+    *SMALL_LSTM,
     "data.source.n_train=256",
     "data.source.n_validation=64",
     "data.source.n_test=64",
-    "summarizer.hidden_size=16",
-    "model.embedding.dim=16",
-    "model.head.width=16",
     "trainer.max_epochs=3",
     "seed=5",
 ]  # 4 training steps per epoch
-METRICS = ("test/acc", "test/f1", "val/acc_best", "test/acc_order_dependent", "test/acc_order_free", "epochs")
+METRICS = RUN_METRICS
 
 
 def train_here(overrides: list[str], out: Path) -> dict:

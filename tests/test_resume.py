@@ -29,19 +29,10 @@ from src.checkpointing import (
     load_checkpoint,
     prepare_resume,
 )
-from tests.helpers import REPO, compose_train_config
+from tests.helpers import REPO, RUN_METRICS, SMALL_DATA, SMALL_LSTM, compose_train_config
 
-SMALL = [
-    "logger=none",
-    "summarizer=lstm_h",
-    "data.source.n_train=300",
-    "data.source.n_validation=100",
-    "data.source.n_test=100",
-    "summarizer.hidden_size=16",
-    "model.embedding.dim=16",
-    "model.head.width=16",
-]
-METRICS = ("test/acc", "test/f1", "val/acc_best", "test/acc_order_dependent", "test/acc_order_free", "epochs")
+SMALL = [*SMALL_LSTM, *SMALL_DATA]
+METRICS = RUN_METRICS
 
 
 def train_here(overrides: list[str], out: Path) -> dict:
