@@ -25,6 +25,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, ListConfig
 
+from src.report.loading import job_order
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
 from src.utils.cli import user_errors
 from src.utils.errors import UserError
@@ -48,11 +49,6 @@ class Model:
 
 
 # ----------------------------------------------------------------------------- checkpoints
-def _job_key(path: Path) -> tuple[int, str]:
-    head = path.name.split("_", 1)[0]
-    return (int(head) if head.isdigit() else 1 << 30, path.name)
-
-
 def _run_checkpoint(run_dir: Path) -> Path | None:
     """A run dir's best checkpoint (``results.json``), else its only epoch checkpoint, else ``last.ckpt``."""
     results = run_dir / "results.json"
@@ -87,7 +83,7 @@ def checkpoint_paths(spec) -> list[Path]:
         if own is not None:
             paths.append(own)
             continue
-        jobs = [_run_checkpoint(d) for d in sorted((d for d in path.iterdir() if d.is_dir()), key=_job_key)]
+        jobs = [_run_checkpoint(d) for d in sorted((d for d in path.iterdir() if d.is_dir()), key=job_order)]
         jobs = [j for j in jobs if j is not None]
         if not jobs:
             raise InspectError(

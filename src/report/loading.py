@@ -11,7 +11,8 @@ import pandas as pd
 FOLD_OVERRIDE = "data.fold"  # cross-validation folds are replicates, like seeds
 
 
-def _job_number(path: Path) -> tuple[int, str]:
+def job_order(path: Path) -> tuple[int, str]:
+    """Sort key of a sweep's job dirs: by job number ("10_x" after "9_x"), others last."""
     head = path.name.split("_", 1)[0]
     return (int(head) if head.isdigit() else 1 << 30, path.name)
 
@@ -64,7 +65,7 @@ def load_jobs(sweep_dir: str | Path) -> pd.DataFrame:
         for p in Path(sweep_dir).iterdir()
         if p.is_dir() and ((p / "results.json").is_file() or (p / ".hydra").is_dir())
     ]
-    for job_dir in sorted(job_dirs, key=_job_number):
+    for job_dir in sorted(job_dirs, key=job_order):
         overrides = _overrides(job_dir)
         try:
             row = json.loads((job_dir / "results.json").read_text())
