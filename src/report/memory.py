@@ -78,14 +78,10 @@ def memory_curve(predictions: pd.DataFrame) -> pd.DataFrame:
 
 
 def memory_table(curve: pd.DataFrame, variants: list[str]) -> str:
-    from src.report.tables import _pct, _table
+    from src.report.tables import buckets_table
 
-    labels = list(curve["bin"].cat.categories)
-    present = [b for b in labels if b in set(curve["bin"].astype(str))]
-    wide = curve.assign(bin=curve["bin"].astype(str)).pivot(index="variant", columns="bin", values="accuracy")
-    counts = curve.assign(bin=curve["bin"].astype(str)).groupby("bin")["examples"].max()
-    rows = [[v, *[_pct(wide.loc[v].get(b)) if v in wide.index else "–" for b in present]] for v in variants]
-    return _table(["summarizer", *[f"{b} tokens (n={int(counts[b])})" for b in present]], rows)
+    present = [b for b in curve["bin"].cat.categories if b in set(curve["bin"].astype(str))]
+    return buckets_table(curve, variants, column="bin", labels=present)
 
 
 def plot_memory(

@@ -104,11 +104,14 @@ def jobs_table(jobs: pd.DataFrame) -> str:
     return _table(header, rows)
 
 
-def buckets_table(buckets: pd.DataFrame, variants: list[str]) -> str:
-    labels = list(dict.fromkeys(buckets["bucket"].astype(str)))
-    wide = buckets.assign(bucket=buckets["bucket"].astype(str)).pivot(
-        index="variant", columns="bucket", values="accuracy"
-    )
-    counts = buckets.assign(bucket=buckets["bucket"].astype(str)).groupby("bucket")["examples"].max()
+def buckets_table(
+    buckets: pd.DataFrame, variants: list[str], column: str = "bucket", labels: list[str] | None = None
+) -> str:
+    """Accuracy per summarizer in token bins (``column``: input-length buckets, or distance bins for
+    the memory curve), one column per bin in ``labels`` order (default: first seen), with its size."""
+    flat = buckets.assign(**{column: buckets[column].astype(str)})
+    labels = labels or list(dict.fromkeys(flat[column]))
+    wide = flat.pivot(index="variant", columns=column, values="accuracy")
+    counts = flat.groupby(column)["examples"].max()
     rows = [[v, *[_pct(wide.loc[v].get(b)) if v in wide.index else "–" for b in labels]] for v in variants]
     return _table(["summarizer", *[f"{b} tokens (n={int(counts[b])})" for b in labels]], rows)
