@@ -75,6 +75,7 @@ def _train(cfg: DictConfig, stop, state: dict) -> dict:
     from src.utils.instantiate import instantiate_each, instantiate_trainer
     from src.utils.io import atomic_write, write_json_atomic
 
+    job_start = time.perf_counter()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     output_dir = Path(cfg.paths.output_dir)
     threads = threads_per_job(cfg)
@@ -133,6 +134,7 @@ def _train(cfg: DictConfig, stop, state: dict) -> dict:
         "best_checkpoint": trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else None,
         "status": "ok",
     }
+    results["job_seconds"] = round(time.perf_counter() - job_start, 2)  # data, model, fit, test: all but imports
     if trainer.is_global_zero:
         if getattr(model, "test_predictions", None):  # per test example, for the sweep report's statistics
             import pandas as pd

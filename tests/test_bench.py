@@ -1,4 +1,4 @@
-"""The speed benchmark (src/bench.py) with tiny sizes: its keys, and that its numbers add up.
+"""The speed benchmark (src/bench/steps.py) with tiny sizes: its keys, and that its numbers add up.
 
 Correctness only; no timing is asserted (timings belong in docs/performance.md, not in tests).
 """
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from src import bench
+from src.bench import steps as bench
 
 TINY_RUN = [
     "--summarizers",

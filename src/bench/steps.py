@@ -47,7 +47,7 @@ from src.summarizers.base import ConfigError
 from src.summarizers.registry import default_options, summarizer_names
 from src.utils.cli import user_errors
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CONF_DIR = REPO / "conf"
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data" / "mr"
 SUMMARIZERS = tuple(summarizer_names())
@@ -460,7 +460,7 @@ def measure_startup(args, device: torch.device, workdir: Path) -> dict:
         *overrides,
         "trainer.max_epochs=1",
         f"hydra.run.dir={workdir / 'startup'}",
-        "+callbacks.bench_first_step._target_=src.bench.FirstStepTimer",
+        "+callbacks.bench_first_step._target_=src.bench.steps.FirstStepTimer",
     ]
     env = {**os.environ, _FIRST_STEP_FILE: str(marker), _START_TIME: repr(time.time())}
     subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
@@ -621,7 +621,3 @@ def main(argv: list[str] | None = None) -> None:
     results = run(args)
     print(format_table(results))
     print(f"\nwrote {args.out} ({results['bench_seconds']:.0f} s)")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,3 @@
+from src.bench.steps import main
+
+main()
