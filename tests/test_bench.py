@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,9 +36,9 @@ TINY_RUN = [
     "--epoch-batches",
     "3",
     "--lightning-repeats",
-    "1",
-    "--gemm-size",
-    "64",
+    "2",
+    "--max-rounds",
+    "3",
     "--device",
     "cpu",
     "--skip-startup",
@@ -67,15 +68,17 @@ def test_bench_writes_every_key_of_the_issue(tiny_results):
     results, _ = tiny_results
     assert set(results["summarizers"]) == {"mean", "lstm_hc", "avg_ch"}
     for name, row in results["summarizers"].items():
-        assert set(row) == {"step_ms", "tokens_per_s"}, name
-        assert row["step_ms"] > 0 and row["tokens_per_s"] > 0
+        assert set(row) == {"step_ms", "tokens_per_s", "optimizer_ms", "optimizer_share"}, name
+        assert row["step_ms"] > 0 and row["tokens_per_s"] > 0 and 0 < row["optimizer_ms"]
     for key in (
         "avg_ch_over_lstm_hc",
         "lightning_over_plain",
         "padding_efficiency_bucketed",
         "padding_efficiency_random",
         "lstm_gflops",
-        "gemm_peak_gflops",
+        "limit_gflops",
+        "limit_source",
+        "lstm_over_limit",
         "device",
         "torch",
     ):
@@ -89,21 +92,33 @@ def test_bench_writes_every_key_of_the_issue(tiny_results):
 def test_bench_numbers_are_consistent(tiny_results):
     results, _ = tiny_results
     rows = results["summarizers"]
-    ratio = rows["avg_ch"]["step_ms"] / rows["lstm_hc"]["step_ms"]
-    assert results["avg_ch_over_lstm_hc"] == pytest.approx(ratio, rel=1e-3)
+    rounds = results["step_ms_per_round"]
+    pairs = results["avg_ch_over_lstm_hc_pairs"]
+    assert 2 <= pairs <= 3 and len(rounds["avg_ch"]) == len(rounds["lstm_hc"]) == pairs  # --rounds 2, --max-rounds 3
+    paired = [a / b for a, b in zip(rounds["avg_ch"], rounds["lstm_hc"])]
+    assert results["avg_ch_over_lstm_hc"] == pytest.approx(float(np.median(paired)), rel=1e-3)
+    low, high = results["avg_ch_over_lstm_hc_ci95"]
+    assert low <= float(np.mean(paired)) <= high
     # tokens/s and step time describe the same rounds: tokens = rate * time
     for row in rows.values():
         seconds = row["step_ms"] * results["timed_batches"] / 1e3
         assert row["tokens_per_s"] * seconds == pytest.approx(results["timed_tokens"], rel=1e-3)
-    assert results["lightning_over_plain"] == pytest.approx(
-        results["lightning_epoch_s"] / results["plain_epoch_s"], rel=1e-3
-    )
+    assert 2 <= results["lightning_over_plain_pairs"] <= 3
+    low, high = results["lightning_over_plain_ci95"]
+    if results["lightning_over_plain_pairs"] == 2:  # the median of two is their mean, inside its interval
+        assert low <= results["lightning_over_plain"] <= high
     assert results["lightning_epoch_batches"] == 3
     assert 0 < results["padding_efficiency_random"] <= results["padding_efficiency_bucketed"] <= 1
-    assert results["lstm_over_gemm_peak"] == pytest.approx(
-        results["lstm_gflops"] / results["gemm_peak_gflops"], rel=1e-3
-    )
-    assert results["targets_met"]["avg_ch_over_lstm_hc"] == (results["avg_ch_over_lstm_hc"] <= 1.3)
+    assert results["lstm_over_limit"] == pytest.approx(results["lstm_gflops"] / results["limit_gflops"], rel=1e-3)
+    candidates = dict(results["routes_gflops"])
+    if results.get("fma_peak"):
+        candidates["fma_peak"] = results["fma_peak"]["gflops"]
+    assert results["limit_gflops"] == pytest.approx(max(candidates.values()), rel=1e-3)
+    assert candidates[results["limit_source"]] == pytest.approx(results["limit_gflops"], rel=1e-3)
+    assert {"matmul_1024", "linear_input_projection", "linear_step_gates"} <= candidates.keys()
+    for row in rows.values():
+        assert row["optimizer_share"] == pytest.approx(row["optimizer_ms"] / row["step_ms"], rel=1e-3)
+    assert results["targets_met"]["avg_ch_over_lstm_hc"] == (results["avg_ch_over_lstm_hc"] <= 1.15)
 
 
 @pytest.mark.slow
@@ -112,7 +127,8 @@ def test_bench_table_names_every_summarizer_and_target(tiny_results, capsys):
     table = bench.format_table(results)
     for name in results["summarizers"]:
         assert name in table
-    assert "avg_ch_over_lstm_hc" in table and "target <= 1.3" in table
+    assert "avg_ch_over_lstm_hc" in table and "target <= 1.15" in table and "95% CI" in table
+    assert f"bounded by {results['limit_source']}" in table and "optimizer_ms" in table
     assert json.loads(out.read_text()) == results
 
 
@@ -145,11 +161,10 @@ def test_lstm_flops_count_padded_slots_forward_and_backward():
 def test_targets_are_checked_at_their_bounds():
     met = bench.check_targets(
         {
-            "avg_ch_over_lstm_hc": 1.3,
-            "lightning_over_plain": 1.1000001,
+            "avg_ch_over_lstm_hc": 1.15,
+            "lightning_over_plain": 1.0500001,
             "padding_efficiency_bucketed": 0.9,
-            "lstm_gflops": 49.0,
-            "gemm_peak_gflops": 100.0,
+            "lstm_over_limit": 1.01,
             "train_startup_s": None,
         }
     )
@@ -157,8 +172,65 @@ def test_targets_are_checked_at_their_bounds():
         "avg_ch_over_lstm_hc": True,
         "lightning_over_plain": False,
         "padding_efficiency_bucketed": True,
-        "lstm_over_gemm_peak": False,
+        "lstm_over_limit": False,
     }
+
+
+def test_a_paired_ratio_is_the_median_with_the_t_interval_of_the_mean():
+    from scipy import stats
+
+    ratios = np.array([1.10, 1.20, 1.15, 1.12])
+    out = bench.paired_ratio(list(ratios * 2.0), [2.0] * 4)
+    assert out["ratio"] == pytest.approx(1.135) and out["pairs"] == 4
+    half = stats.t.ppf(0.975, 3) * ratios.std(ddof=1) / 2
+    assert out["ci95"] == pytest.approx([ratios.mean() - half, ratios.mean() + half])
+    assert bench.ci_width(out) == pytest.approx(2 * half)
+    assert bench.paired_ratio([3.0], [2.0]) == {"ratio": 1.5, "ci95": None, "pairs": 1}
+
+
+def test_the_fma_peak_counts_lanes_units_cores_and_clock(monkeypatch):
+    from src.bench import ceiling
+    from src.bench.ceiling import fma_peak_gflops
+
+    monkeypatch.setattr(ceiling.os, "cpu_count", lambda: 4)
+    avx512 = fma_peak_gflops(2, flags={"avx512f", "avx2", "fma"}, clock_ghz=3.0)
+    assert avx512["gflops"] == pytest.approx(16 * 2 * 2 * 2 * 3.0)  # lanes x FMA x units x cores x GHz
+    assert fma_peak_gflops(8, flags={"avx512f"}, clock_ghz=3.0)["cores"] == 4  # threads beyond the cores add nothing
+    assert fma_peak_gflops(1, flags={"avx2", "fma"}, clock_ghz=2.0)["gflops"] == pytest.approx(8 * 2 * 2 * 2.0)
+    assert fma_peak_gflops(1, flags={"sse4_2"}, clock_ghz=2.0) is None  # unknown vector unit: no claim
+    monkeypatch.setattr(ceiling, "cpu_clock_ghz", lambda: None)  # no clock to read: no claim either
+    assert fma_peak_gflops(1, flags={"avx512f"}) is None
+
+
+def test_runs_in_processes_report_each_ratio_as_the_median_over_runs(tmp_path, monkeypatch):
+    values = iter([1.10, 1.30, 1.05])
+
+    def fake_bench(command, **kwargs):
+        out = Path(command[command.index("--out") + 1])
+        assert "--runs" not in command and "3" not in command[3:]  # each run is one plain benchmark
+        ratio = next(values)
+        row = {"step_ms": 10 * ratio, "tokens_per_s": 1.0, "optimizer_ms": 2.0, "optimizer_share": 0.2}
+        out.write_text(
+            json.dumps(
+                {
+                    "avg_ch_over_lstm_hc": ratio,
+                    "avg_ch_over_lstm_hc_ci95": [ratio - 0.01, ratio + 0.01],
+                    "summarizers": {"avg_ch": row},
+                    "device": "cpu: test",
+                    "torch": torch.__version__,
+                }
+            )
+        )
+
+    monkeypatch.setattr(bench.subprocess, "run", fake_bench)
+    argv = ["--runs", "3", "--summarizers", "avg_ch"]
+    summary = bench.run_in_processes(argv, bench.parse_args([*argv, "--out", str(tmp_path / "b.json")]))
+    assert summary["avg_ch_over_lstm_hc"] == 1.10
+    assert summary["avg_ch_over_lstm_hc_per_run"] == [1.10, 1.30, 1.05]
+    assert len(summary["avg_ch_over_lstm_hc_ci95_per_run"]) == 3
+    assert summary["step_ms"]["avg_ch"] == pytest.approx(11.0)
+    assert summary["targets_met"] == {"avg_ch_over_lstm_hc": True}
+    assert [Path(p).name for p in summary["runs"]] == ["b.run1.json", "b.run2.json", "b.run3.json"]
 
 
 def test_by_default_every_registered_summarizer_is_timed_references_included():

@@ -225,3 +225,37 @@ def test_max_norm_caps_each_class_weight_vector_after_every_training_step(train_
     )
     trainer.fit(model, datamodule=datamodule)
     assert model.head.out.weight.norm(dim=1).max().item() <= 0.05 + 1e-6
+
+
+def test_the_optimizer_runs_its_fused_kernel_unless_the_config_chose_or_it_has_none():
+    import functools
+
+    from src.model.module import prefer_fused
+
+    adamw = functools.partial(torch.optim.AdamW, lr=1e-3)
+    assert prefer_fused(adamw).keywords["fused"] is True
+    for chosen in ({"foreach": True}, {"fused": False}):  # the config's own choice stays
+        assert prefer_fused(functools.partial(torch.optim.AdamW, **chosen)).keywords == chosen
+    adadelta = functools.partial(torch.optim.Adadelta, lr=1.0)  # no fused kernel (experiment=kim2014)
+    assert prefer_fused(adadelta) is adadelta
+    assert "fused" not in prefer_fused(adadelta).keywords
+
+
+def test_the_default_optimizer_is_fused_and_matches_the_foreach_update_to_float_rounding(train_config):
+    weights = []
+    for implementation in ("fused", "foreach"):
+        _, datamodule, model = build(train_config, "lstm_h")  # the same initial weights both times
+        batch = next(iter(datamodule.train_dataloader()))
+        optimizer = model.configure_optimizers()
+        optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
+        assert optimizer.defaults["fused"] is True
+        if implementation == "foreach":  # the same optimizer and settings; only the implementation differs
+            settings = {k: v for k, v in optimizer.defaults.items() if k != "decoupled_weight_decay"}
+            optimizer = type(optimizer)(model.parameters(), **{**settings, "fused": None, "foreach": True})
+        model.eval()
+        for _ in range(5):
+            optimizer.zero_grad()
+            model._step(batch)[0].backward()
+            optimizer.step()
+        weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert torch.allclose(weights[0], weights[1], rtol=1e-5, atol=1e-6)
