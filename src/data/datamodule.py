@@ -182,7 +182,9 @@ class TextDataModule(LightningDataModule):
                 )
                 return
         start = time.perf_counter()
-        prepared = self._prepare(raw or self._read(need_train=tokenizer is None), tokenizer, given_names)
+        if raw is None:
+            raw = self._read(need_train=tokenizer is None)
+        prepared = self._prepare(raw, tokenizer, given_names)
         log.info(
             "%s: prepared in %.2f s: %s; vocabulary %d; labels %s",
             self.name,

@@ -290,7 +290,8 @@ def _bad_row(path: Path, quoting: bool) -> str:
 
 
 def _read_records(path: Path, ext: str):
-    """A ``.json`` list of records or ``.jsonl`` file as a DataFrame (JSON cannot be read in chunks)."""
+    """A ``.json`` list of records or ``.jsonl`` file as a DataFrame (a JSON list cannot be parsed in
+    chunks; JSON sets are small)."""
     import pandas as pd
 
     with open(path, encoding="utf-8-sig") as f:
