@@ -65,8 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         raise ConfigError(f"--docs: every size must be >= 10 documents, got {args.docs}")
     if args.loader_docs is None:
         args.loader_docs = max([d for d in args.docs if d <= 200_000] or [args.docs[0]])
-    if args.loader_docs < 10:
-        raise ConfigError(f"--loader-docs must be >= 10, got {args.loader_docs}")
+    if args.loader_docs < 200:  # a few training batches of 64 after carving validation and test
+        raise ConfigError(f"--loader-docs must be >= 200, got {args.loader_docs}")
     for name in ("tokens_per_doc", "encoder_docs", "loader_batches"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
@@ -157,10 +157,12 @@ def child_loader(csv_path: str, cache_dir: str, workdir: str, batches: int) -> N
     datamodule.setup()
     loader = datamodule.train_dataloader()
     start = time.perf_counter()
-    iterator = iter(loader)  # the epoch's batch list: once an epoch, spread over its batches below
+    list(loader.batch_sampler)  # the epoch's batch list, made once an epoch: spread over its batches below
     epoch_start_ms = 1e3 * (time.perf_counter() - start)
+    iterator = iter(loader)
+    next(iterator)  # the first batch also makes the batch list
     load_seconds, loaded = [], []
-    for _ in range(min(batches, len(loader))):
+    for _ in range(min(batches, len(loader) - 1)):
         start = time.perf_counter()
         loaded.append(next(iterator))
         load_seconds.append(time.perf_counter() - start)

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from .sources import DataError
 
-BATCH = 8192  # texts turned into Python strings at a time (bounds the memory of one batch's encodings)
+BATCH = 4096  # texts turned into Python strings at a time (bounds the memory of one batch's encodings)
 
 
 def arrow_column(ds: datasets.Dataset, name: str) -> pa.ChunkedArray:
