@@ -69,9 +69,9 @@ class Rows:
                 f"others: {', '.join(p.where for p in parts)}); they cannot be pooled"
             )
         starts = np.cumsum([0] + [len(p.texts) for p in parts])
-        kind = parts[0].texts.type if len({p.texts.type for p in parts}) == 1 else pa.large_string()
+        text_type = parts[0].texts.type if len({p.texts.type for p in parts}) == 1 else pa.large_string()
         return Rows(
-            pa.chunked_array([c.cast(kind) for p in parts for c in p.texts.chunks], kind),
+            pa.chunked_array([c.cast(text_type) for p in parts for c in p.texts.chunks], text_type),
             np.concatenate([p.index + start for p, start in zip(parts, starts)]),
             [k for p in parts for k in p.keys],
             parts[0].kind,

@@ -335,7 +335,7 @@ def _read_label_tab_text(path: Path, text_column: str, label_column: str) -> dat
     return datasets.Dataset.from_dict({label_column: labels, text_column: texts})
 
 
-def check_utf8(path: Path, chunk_size: int = 1 << 20) -> None:
+def check_utf8(path: Path, chunk_size: int = CHUNK_BYTES) -> None:
     """Raise a DataError naming the byte offset and line of the first byte that is not UTF-8."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     consumed, lines = 0, 0
