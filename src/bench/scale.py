@@ -142,7 +142,7 @@ def child_prepare(csv_path: str, cache_dir: str, workdir: str) -> None:
     print("RESULT " + json.dumps(result))
 
 
-def child_loader(csv_path: str, cache_dir: str, workdir: str, batches: int) -> None:
+def child_loader(csv_path: str, cache_dir: str, workdir: str, batches: str) -> None:
     """Per-batch loader time (fetch + collate from the memory-mapped cache) against the lstm_h
     training step on the same batches, one thread; prints one JSON line."""
     import hydra
@@ -162,7 +162,7 @@ def child_loader(csv_path: str, cache_dir: str, workdir: str, batches: int) -> N
     iterator = iter(loader)
     next(iterator)  # the first batch also makes the batch list
     load_seconds, loaded = [], []
-    for _ in range(min(batches, len(loader) - 1)):
+    for _ in range(min(int(batches), len(loader) - 1)):
         start = time.perf_counter()
         loaded.append(next(iterator))
         load_seconds.append(time.perf_counter() - start)
