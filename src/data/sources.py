@@ -224,9 +224,9 @@ def read_file(
         if ext == ".parquet":
             import pyarrow.parquet as pq
 
-            return _arrow_dataset(pq.read_table(path))
+            return _arrow_dataset(pq.read_table(path), path)
         if ext in (".csv", ".tsv"):
-            return _arrow_dataset(read_delimited(path, text_column))
+            return _arrow_dataset(read_delimited(path, text_column), path)
         return datasets.Dataset.from_pandas(_read_records(path, ext), preserve_index=False)
     except DataError:
         raise
@@ -235,8 +235,12 @@ def read_file(
         raise DataError(f"{path}: cannot read as {ext[1:]}: {detail}") from exc
 
 
-def _arrow_dataset(table: pa.Table) -> datasets.Dataset:
-    return datasets.Dataset(datasets.table.InMemoryTable(table))
+def _arrow_dataset(table: pa.Table, path: Path) -> datasets.Dataset:
+    """``table`` as a Dataset, fingerprinted by the file's name, size and time: left to itself,
+    ``datasets`` fingerprints an in-memory table by pickling it whole (a transient copy)."""
+    stat = path.stat()
+    fingerprint = hashlib.sha256(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return datasets.Dataset(datasets.table.InMemoryTable(table), fingerprint=fingerprint)
 
 
 def read_delimited(path: Path, text_column: str) -> pa.Table:
