@@ -282,14 +282,20 @@ def _plain_type(kind: pa.DataType) -> bool:
 
 
 def _bad_row(path: Path, quoting: bool) -> str:
-    """Where the first row with the wrong number of fields is (Arrow's parser does not say)."""
+    """Where the first malformed row is (Arrow's parser does not say): a quote never closed, or a
+    row with the wrong number of fields. Rows count from 1 without the header; lines from 1."""
     with open(path, encoding="utf-8-sig", newline="") as f:
         style = dict(delimiter=",") if quoting else dict(delimiter="\t", quoting=csv.QUOTE_NONE)
-        reader = csv.reader(f, **style)
-        width = len(next(reader))
-        for fields in reader:
-            if fields and len(fields) != width:
-                return f"Expected {width} fields in line {reader.line_num}, saw {len(fields)}"
+        reader = csv.reader(f, strict=True, **style)
+        rows, line = 0, 0  # rows read whole, and the line the last one ended on
+        try:
+            width, line = len(next(reader)), reader.line_num
+            for fields in reader:
+                if fields and len(fields) != width:
+                    return f"Expected {width} fields in line {reader.line_num}, saw {len(fields)}"
+                rows, line = rows + 1, reader.line_num
+        except csv.Error:
+            return f"EOF inside string starting at row {rows + 1} (line {line + 1})"
     return "a row has the wrong number of fields"
 
 
