@@ -87,9 +87,7 @@ def summarize(sweep_dir: Path, wall_s: float) -> dict:
 
     jobs = load_jobs(sweep_dir)
     if jobs.empty:
-        raise ConfigError(
-            f"{sweep_dir}: no job directories: the sweep did not start (its output: {sweep_dir}/sweep.log)"
-        )
+        raise ConfigError(f"{sweep_dir}: no job directories: the sweep did not start (its output: {sweep_dir}/sweep.log)")
     ok = jobs[jobs["status"] == "ok"] if "status" in jobs else jobs.iloc[0:0]
     seconds = ok["job_seconds"] if "job_seconds" in ok else ok["train_seconds"]
     n_parallel = parallel_jobs(sweep_dir)
