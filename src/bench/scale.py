@@ -94,15 +94,19 @@ def source_sentences() -> tuple[list[str], list[int], str]:
 def write_documents(path: Path, docs: int, sentences: list[str], labels: list[int], tokens_per_doc: int) -> None:
     """``docs`` documents of randomly drawn sentences (about ``tokens_per_doc`` tokens each); a
     document's label is its first sentence's."""
-    per_sentence = statistics.mean(len(WORD.findall(s)) for s in sentences)
-    count = max(1, round(tokens_per_doc / per_sentence))
+    per_doc = tokens_per_doc / statistics.mean(len(WORD.findall(s)) for s in sentences)  # sentences a document
+    fewer = max(1, int(per_doc))
     rng = np.random.default_rng(docs)
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["text", "label"])
         for start in range(0, docs, 50_000):
-            drawn = rng.integers(0, len(sentences), size=(min(50_000, docs - start), count))
-            writer.writerows((" ".join(sentences[i] for i in row), labels[row[0]]) for row in drawn)
+            n = min(50_000, docs - start)
+            drawn = rng.integers(0, len(sentences), size=(n, fewer + 1))
+            counts = fewer + (rng.random(n) < per_doc - fewer)  # fewer or fewer + 1, on average per_doc
+            writer.writerows(
+                (" ".join(sentences[i] for i in row[:count]), labels[row[0]]) for row, count in zip(drawn, counts)
+            )
 
 
 # --------------------------------------------------------------------------- one preparation, in its own process
