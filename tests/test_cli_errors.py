@@ -283,7 +283,7 @@ CASES = [
         "csv_unterminated_quote",
         "src.train",
         [*FILES, "data.train_file={quote.csv}"],
-        "quote.csv: cannot read as csv: Error tokenizing data. C error: EOF inside string starting at row 1",
+        "quote.csv: cannot read as csv: EOF inside string starting at row 1 (line 2)",
     ),
     (
         "csv_not_utf8",

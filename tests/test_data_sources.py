@@ -404,7 +404,7 @@ def test_second_run_reads_the_cache_without_tokenizing(tmp_path, monkeypatch):
     write(tmp_path / "train.csv", ROWS * 4)
     first = cached_module(tmp_path)
     first.setup()
-    assert not first.cache_hit and first.cache_path.is_file()
+    assert not first.cache_hit and (first.cache_path / "meta.json").is_file()
 
     def forbidden(*args, **kwargs):
         raise AssertionError("tokenizer training / encoding must be skipped on a cache hit")
@@ -438,34 +438,38 @@ def test_cache_key_follows_content_and_settings(tmp_path):
     assert not edited.cache_hit
 
 
-def test_a_corrupt_cache_file_is_rebuilt(tmp_path, caplog):
+def test_a_corrupt_cache_entry_is_rebuilt(tmp_path, caplog):
     write(tmp_path / "train.csv", ROWS * 4)
     first = cached_module(tmp_path)
     first.setup()
-    first.cache_path.write_bytes(first.cache_path.read_bytes()[:100])  # truncated, as by a full disk
+    flat = np.array(first.splits["train"].flat)
+    tokens = first.cache_path / "train.flat.npy"
+    tokens.write_bytes(tokens.read_bytes()[:100])  # truncated, as by a full disk
     again = cached_module(tmp_path)
     with caplog.at_level(logging.WARNING):
         again.setup()
-    assert not again.cache_hit and "ignoring unreadable cache file" in caplog.text
-    assert np.array_equal(again.splits["train"].flat, first.splits["train"].flat)
-    assert cached_module(tmp_path).setup() is None and np.load(first.cache_path)  # rewritten whole
+    assert not again.cache_hit and "ignoring unreadable cache entry" in caplog.text
+    assert np.array_equal(again.splits["train"].flat, flat)
+    third = cached_module(tmp_path)
+    third.setup()
+    assert third.cache_hit and np.array_equal(third.splits["train"].flat, flat)  # rewritten whole
 
 
 def test_a_write_killed_midway_leaves_no_cache_file(tmp_path, monkeypatch):
     write(tmp_path / "train.csv", ROWS * 4)
 
-    def dies_midway(file, **arrays):
-        file.write(b"PK\x03\x04 half a zip")
+    def dies_midway(file, array, **kwargs):
+        file.write(b"\x93NUMPY half an array")
         raise KeyboardInterrupt  # as if the run were killed while writing
 
-    monkeypatch.setattr(dm_module.np, "savez", dies_midway)
+    monkeypatch.setattr(dm_module.cache.np, "save", dies_midway)
     with pytest.raises(KeyboardInterrupt):
         cached_module(tmp_path).setup()
-    assert list((tmp_path / "cache").iterdir()) == []  # no final file, no temp file
+    assert list((tmp_path / "cache").iterdir()) == []  # no final entry, no temp folder
     monkeypatch.undo()
     fresh = cached_module(tmp_path)
     fresh.setup()
-    assert not fresh.cache_hit and fresh.cache_path.is_file()
+    assert not fresh.cache_hit and (fresh.cache_path / "meta.json").is_file()
 
 
 def test_truncation_to_max_length(tmp_path, caplog):
@@ -516,6 +520,6 @@ def test_two_jobs_preparing_the_same_data_at_once_both_get_whole_data(tmp_path):
     assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outs]
     digests = [next(line.split()[1] for line in out.splitlines() if line.startswith("DIGEST")) for out, _ in outs]
     assert digests[0] == digests[1]
-    assert len(list(cache.glob("*.npz"))) == 1 and not list(cache.glob(".*.tmp"))  # one whole file, no leftovers
+    assert len(list(cache.iterdir())) == 1 and not list(cache.glob(".*"))  # one whole entry, no leftovers
     third = subprocess.run(run, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert f"DIGEST {digests[0]} HIT" in third.stdout, third.stderr[-2000:]

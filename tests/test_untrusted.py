@@ -147,7 +147,7 @@ def test_the_payload_class_is_what_the_tests_think(tmp_path):
 
 
 def test_a_pickle_in_the_tokenized_data_cache_is_never_unpickled(files, tmp_path, caplog):
-    """The cache is read with allow_pickle=False: a cache file whose arrays carry a pickled object
+    """The cache is read with allow_pickle=False: a cache entry whose arrays carry a pickled object
     is ignored with a warning and rebuilt, and nothing in it runs."""
     import logging
 
@@ -159,11 +159,11 @@ def test_a_pickle_in_the_tokenized_data_cache_is_never_unpickled(files, tmp_path
     first = FilesDataModule(train_file=str(tmp_path / "train.csv"), cache_dir=str(cache))
     first.setup()
     marker = tmp_path / "ran"
-    with open(first.cache_path, "wb") as f:  # same name, so the next set-up reads it
-        np.savez(f, meta=np.array([_Payload(marker)], dtype=object))
+    labels = first.cache_path / "train.labels.npy"  # same name, so the next set-up reads it
+    np.save(labels, np.array([_Payload(marker)], dtype=object), allow_pickle=True)
     again = FilesDataModule(train_file=str(tmp_path / "train.csv"), cache_dir=str(cache))
     with caplog.at_level(logging.WARNING):
         again.setup()
-    assert not again.cache_hit and "ignoring unreadable cache file" in caplog.text
+    assert not again.cache_hit and "ignoring unreadable cache entry" in caplog.text
     assert not marker.exists()
     assert again.vocab_size == first.vocab_size

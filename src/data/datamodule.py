@@ -37,9 +37,12 @@ Decisions a user should know:
   A set's fixed test split is thereby re-split too. ``folds=null`` (the default) keeps the fixed
   splits, K times cheaper. Bad values are a one-line ConfigError before any data is read.
 * **Cache**: with ``cache_dir`` set, the encoded splits, label names and tokenizer are stored in
-  one file keyed by a hash of the data content and of every setting that changes them, so a
-  second run with the same data skips tokenizer training and encoding. Writes go to a temporary
-  file renamed into place, so a killed run never leaves a half-written cache.
+  one folder keyed by a hash of the data content and of every setting that changes them, so a
+  second run with the same data skips tokenizer training and encoding. Local files are keyed on
+  their bytes, read in chunks before any parsing, so a cache hit never parses them. The arrays
+  are memory-mapped from the cache (after a cold run too), so they cost memory only as batches
+  read them. Writes go to a temporary folder renamed into place, so a killed run never leaves a
+  half-written cache.
 """
 
 from __future__ import annotations
@@ -49,7 +52,6 @@ import os
 import re
 import time
 from collections.abc import Callable, Sequence
-from functools import partial
 from pathlib import Path
 
 import datasets
@@ -64,7 +66,8 @@ from . import cache
 from .batching import BucketBatchSampler, collate, padding_efficiency
 from .encoded import EncodedSplit
 from .labels import Rows, column_values, decide_label_names, label_ids, label_keys
-from .sources import SPLITS, DataError, carve_splits, load_files, natural_sorted, origin, stratified_folds
+from .sources import SPLITS, DataError, LocalFiles, carve_splits, natural_sorted, origin, stratified_folds
+from .texts import arrow_column, kept_rows
 from .tokenizer import PAD_ID, UNK_ID, encode_flat, train_word_tokenizer
 
 __all__ = ["ConfigError", "DataError", "EncodedSplit", "FilesDataModule", "TextDataModule", "check_folds"]
@@ -121,7 +124,7 @@ class TextDataModule(LightningDataModule):
         self.folds, self.fold = check_folds(folds, fold)
         self.data_dir = data_dir
         if data_dir is not None:  # a local folder in place of the configured source (Hub, generator)
-            source = partial(load_files, data_dir=str(data_dir), text_column=text_column, label_column=label_column)
+            source = LocalFiles(data_dir=str(data_dir), text_column=text_column, label_column=label_column)
         self.source, self.name = source, name
         self.text_column, self.label_column, self.subset_column = text_column, label_column, subset_column
         self.given_label_names = list(label_names) if label_names else None
@@ -151,15 +154,17 @@ class TextDataModule(LightningDataModule):
         if self.splits:
             return
         given_names = list(label_names) if label_names else self.given_label_names
-        raw = self.source()
-        self._check_structure(raw, need_train=tokenizer is None)
+        raw = None
         if self.cache_dir is not None:
-            key = cache.cache_key(
-                raw,
-                (self.text_column, self.label_column, self.subset_column, DISTANCE_COLUMN),
-                self._cache_settings(tokenizer, given_names),
-            )
-            self.cache_path = self.cache_dir / f"{_safe(self.name)}-{key}.npz"
+            if isinstance(self.source, LocalFiles):  # keyed on the files' bytes: a hit never parses them
+                content = self.source.digest()
+            else:
+                raw = self._read(need_train=tokenizer is None)
+                content = cache.content_digest(
+                    raw, (self.text_column, self.label_column, self.subset_column, DISTANCE_COLUMN)
+                )
+            key = cache.cache_key(content, self._cache_settings(tokenizer, given_names))
+            self.cache_path = self.cache_dir / f"{_safe(self.name)}-{key}"
             start = time.perf_counter()
             cached = cache.load(self.cache_path, self.name)
             if cached is not None:
@@ -177,21 +182,27 @@ class TextDataModule(LightningDataModule):
                 )
                 return
         start = time.perf_counter()
-        self._adopt(self._prepare(raw, tokenizer, given_names))
+        if raw is None:
+            raw = self._read(need_train=tokenizer is None)
+        prepared = self._prepare(raw, tokenizer, given_names)
         log.info(
             "%s: prepared in %.2f s: %s; vocabulary %d; labels %s",
             self.name,
             time.perf_counter() - start,
-            ", ".join(f"{s} {len(d)}" for s, d in self.splits.items()),
-            self.vocab_size,
-            self.label_names,
+            ", ".join(f"{s} {len(d)}" for s, d in prepared.splits.items()),
+            prepared.tokenizer.get_vocab_size(),
+            prepared.label_names,
         )
         if self.cache_path is not None:
-            cache.save(
-                self.cache_path,
-                self.name,
-                cache.Prepared(self.splits, self.label_names, self.subset_names, self.tokenizer),
-            )
+            cache.save(self.cache_path, self.name, prepared)
+            # serve the memory-mapped arrays, as a cached run does, and let the in-memory ones go
+            prepared = cache.load(self.cache_path, self.name) or prepared
+        self._adopt(prepared)
+
+    def _read(self, need_train: bool) -> datasets.DatasetDict:
+        raw = self.source()
+        self._check_structure(raw, need_train)
+        return raw
 
     def _adopt(self, prepared: cache.Prepared) -> None:
         self.splits, self.tokenizer = prepared.splits, prepared.tokenizer
@@ -238,21 +249,21 @@ class TextDataModule(LightningDataModule):
         }
         subset_names = natural_sorted(s for p in parts.values() for s in p.subsets) if use_subsets else []
         tokenizer = tokenizer or train_word_tokenizer(
-            parts["train"].texts, self.min_frequency, self.max_vocab, self.lowercase
+            parts["train"].text_batches(), self.min_frequency, self.max_vocab, self.lowercase
         )
         subset_ids = {s: i for i, s in enumerate(subset_names)}
         distances = self._distances(raw, parts)
         splits = {}
         for split in [s for s in SPLITS if s in parts]:
             rows = parts[split]
-            flat, offsets, truncated = encode_flat(tokenizer, rows.texts, self.max_length)
+            flat, offsets, truncated = encode_flat(tokenizer, rows.text_batches(), self.max_length)
             if truncated:
                 log.info(
                     "%s: truncated %d of %d texts (%.1f%%) to max_length=%d tokens",
                     rows.where,
                     truncated,
-                    len(rows.texts),
-                    100 * truncated / len(rows.texts),
+                    len(rows),
+                    100 * truncated / len(rows),
                     self.max_length,
                 )
             subsets = np.asarray([subset_ids[s] for s in rows.subsets]) if use_subsets else None
@@ -262,16 +273,13 @@ class TextDataModule(LightningDataModule):
 
     def _rows(self, raw: datasets.DatasetDict, split: str, ds: datasets.Dataset, use_subsets: bool) -> Rows:
         where = self._where(raw, split)
-        texts = column_values(ds, self.text_column)
-        keep = []
-        for row, text in enumerate(texts):
-            if text is not None and not isinstance(text, str):
-                raise DataError(f"{where}: column {self.text_column!r} row {row + 1} is not text: {text!r}")
-            if text is not None and text.strip():
-                keep.append(row)
+        texts = arrow_column(ds, self.text_column)
+        keep = kept_rows(texts, where, self.text_column)
         dropped = len(texts) - len(keep)
         if dropped:
-            first = sorted(set(range(len(texts))) - set(keep))[:5]
+            dropped_rows = np.ones(len(texts), dtype=bool)
+            dropped_rows[keep] = False
+            first = np.flatnonzero(dropped_rows)[:5]
             log.warning(
                 "%s: dropped %d of %d rows with empty or null text in column %r (rows %s%s)",
                 where,
@@ -281,16 +289,17 @@ class TextDataModule(LightningDataModule):
                 ", ".join(str(r + 1) for r in first),
                 ", ..." if dropped > len(first) else "",
             )
-        if not keep:
+        if not len(keep):
             raise DataError(f"{where}: no row has text in column {self.text_column!r} (all {len(texts)} empty or null)")
         keys, kind = label_keys(where, ds, self.label_column, keep)
         feature = ds.features[self.label_column]
         subsets = column_values(ds, self.subset_column) if use_subsets else None
         return Rows(
-            [texts[r] for r in keep],
+            texts,
+            keep,
             keys,
             kind,
-            np.asarray(keep, dtype=np.int64) + 1,
+            keep + 1,
             [str(subsets[r]) for r in keep] if use_subsets else None,
             where,
             list(feature.names) if isinstance(feature, datasets.ClassLabel) else None,
@@ -496,8 +505,7 @@ class FilesDataModule(TextDataModule):
         name: str | None = None,
         **kwargs,
     ):
-        source = partial(
-            load_files,
+        source = LocalFiles(
             train_file=train_file,
             validation_file=validation_file,
             test_file=test_file,

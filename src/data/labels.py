@@ -13,19 +13,27 @@ Every error is a one-line :class:`DataError` naming the split (and its file), co
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import datasets
 import numpy as np
+import pyarrow as pa
 
 from .sources import DataError, natural_sorted
+from .texts import text_batches
 
 
 @dataclass
 class Rows:
-    """One split on its way to being encoded; ``rows`` are 1-based rows of the original split."""
+    """One split on its way to being encoded; ``rows`` are 1-based rows of the original split.
 
-    texts: list[str]
+    The texts stay in Arrow: ``texts`` is a whole text column and ``index`` the positions in it of
+    these rows, so taking rows (carving, folds) copies no text; :meth:`text_batches` gives them as
+    Python strings a batch at a time."""
+
+    texts: pa.ChunkedArray
+    index: np.ndarray
     keys: list[str]
     kind: str  # "int" (integer labels), "names" (ClassLabel or strings)
     rows: np.ndarray
@@ -33,9 +41,16 @@ class Rows:
     where: str
     class_names: list[str] | None = None  # a ClassLabel column's own names, in its order
 
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def text_batches(self) -> Iterator[list[str]]:
+        return text_batches(self.texts, self.index)
+
     def take(self, index: np.ndarray, where: str) -> Rows:
         return Rows(
-            [self.texts[i] for i in index],
+            self.texts,
+            self.index[index],
             [self.keys[i] for i in index],
             self.kind,
             self.rows[index],
@@ -53,8 +68,11 @@ class Rows:
                 f"{where}: the splits' labels are of different kinds (integers in some, names in "
                 f"others: {', '.join(p.where for p in parts)}); they cannot be pooled"
             )
+        starts = np.cumsum([0] + [len(p.texts) for p in parts])
+        text_type = parts[0].texts.type if len({p.texts.type for p in parts}) == 1 else pa.large_string()
         return Rows(
-            [t for p in parts for t in p.texts],
+            pa.chunked_array([c.cast(text_type) for p in parts for c in p.texts.chunks], text_type),
+            np.concatenate([p.index + start for p, start in zip(parts, starts)]),
             [k for p in parts for k in p.keys],
             parts[0].kind,
             np.concatenate([p.rows for p in parts]),

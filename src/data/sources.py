@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import datasets
 import numpy as np
+import pyarrow as pa
 
 from src.utils.errors import UserError
 
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "validation", "test")
 SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt")
 _TEXT_FORMATS = (".csv", ".tsv", ".json", ".jsonl", ".txt")
+CHUNK_BYTES = 1 << 20  # files are hashed and UTF-8-checked this many bytes at a time
 
 
 class DataError(UserError, ValueError):
@@ -112,7 +115,12 @@ def load_files(
     text_column: str = "text",
     label_column: str = "label",
 ) -> datasets.DatasetDict:
-    """Read local files, the format chosen by the extension.
+    """Read local files, the format chosen by the extension (see :class:`LocalFiles`)."""
+    return LocalFiles(train_file, validation_file, test_file, data_dir, text_column, label_column)()
+
+
+class LocalFiles:
+    """Local files as a source: calling it reads them into a ``datasets.DatasetDict``.
 
     ``.csv`` (comma, header row, RFC-4180 quoting), ``.tsv`` (tab, header row, no quoting, as in
     GLUE), ``.json`` (a list of records) / ``.jsonl`` (one record a line), ``.parquet``, and
@@ -120,26 +128,60 @@ def load_files(
     count as missing: a text or label spelled "NA" or "null" stays text. ``data_dir`` fills in the
     files not given from ``{data_dir}/{train,validation,test}.<ext>`` (``dev`` and ``valid`` also
     count as validation). Only train is required.
+
+    The files are named and checked (:meth:`paths`) apart from reading them, so that the
+    tokenized-data cache can key on their bytes (:meth:`digest`, read in chunks) and a cache hit
+    never parses them.
     """
-    files = {"train": train_file, "validation": validation_file, "test": test_file}
-    if data_dir is not None:
-        folder = Path(data_dir).expanduser()
-        if not folder.is_dir():
-            raise DataError(f"data.data_dir: no such folder: {folder}")
-        for split in SPLITS:
-            if files[split] is None:
-                files[split] = find_split_file(folder, split)
-    if all(file is None for file in files.values()):
-        where = f" (no train.<ext> in {data_dir})" if data_dir is not None else ""
-        raise DataError(f"data.train_file is not set{where}")
-    out, origins = {}, {}
-    for split, file in files.items():
-        if file is None:
-            continue
-        path = Path(file).expanduser()
-        out[split] = read_file(path, text_column, label_column, key=f"data.{split}_file")
-        origins[split] = str(path)
-    return with_origins(datasets.DatasetDict(out), origins)
+
+    def __init__(
+        self,
+        train_file: str | None = None,
+        validation_file: str | None = None,
+        test_file: str | None = None,
+        data_dir: str | None = None,
+        text_column: str = "text",
+        label_column: str = "label",
+    ):
+        self.files = {"train": train_file, "validation": validation_file, "test": test_file}
+        self.data_dir, self.text_column, self.label_column = data_dir, text_column, label_column
+
+    def paths(self) -> dict[str, Path]:
+        """``{split: file}`` for the splits that have one, each checked to exist, be non-empty and
+        have a supported extension."""
+        files = dict(self.files)
+        if self.data_dir is not None:
+            folder = Path(self.data_dir).expanduser()
+            if not folder.is_dir():
+                raise DataError(f"data.data_dir: no such folder: {folder}")
+            for split in SPLITS:
+                if files[split] is None:
+                    files[split] = find_split_file(folder, split)
+        if all(file is None for file in files.values()):
+            where = f" (no train.<ext> in {self.data_dir})" if self.data_dir is not None else ""
+            raise DataError(f"data.train_file is not set{where}")
+        paths = {split: Path(file).expanduser() for split, file in files.items() if file is not None}
+        for split, path in paths.items():
+            check_file(path, key=f"data.{split}_file")
+        return paths
+
+    def digest(self) -> str:
+        """SHA-256 of which file (and format) is which split and of their bytes, read in chunks."""
+        digest = hashlib.sha256()
+        for split, path in self.paths().items():
+            digest.update(f"{split}:{path.suffix.lower()}:{path.stat().st_size}:".encode())
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
+                    digest.update(chunk)
+        return digest.hexdigest()
+
+    def __call__(self) -> datasets.DatasetDict:
+        paths = self.paths()
+        out = {
+            split: read_file(path, self.text_column, self.label_column, key=f"data.{split}_file")
+            for split, path in paths.items()
+        }
+        return with_origins(datasets.DatasetDict(out), {split: str(path) for split, path in paths.items()})
 
 
 def find_split_file(folder: Path, split: str) -> str | None:
@@ -153,13 +195,9 @@ def find_split_file(folder: Path, split: str) -> str | None:
     return None
 
 
-def read_file(
-    path: str | Path, text_column: str = "text", label_column: str = "label", key: str = "file"
-) -> datasets.Dataset:
-    """One local file as an in-memory ``datasets.Dataset`` (no copy in the HF cache)."""
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in SUPPORTED_EXTENSIONS:
+def check_file(path: Path, key: str = "file") -> None:
+    """A one-line DataError unless ``path`` is a non-empty file with a supported extension."""
+    if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
         raise DataError(
             f"{key}: unsupported extension {path.suffix or '(none)'!r} of {path} "
             f"(use {', '.join(SUPPORTED_EXTENSIONS)})"
@@ -168,6 +206,16 @@ def read_file(
         raise DataError(f"{key}: no such file: {path}")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
+
+
+def read_file(
+    path: str | Path, text_column: str = "text", label_column: str = "label", key: str = "file"
+) -> datasets.Dataset:
+    """One local file as an in-memory ``datasets.Dataset`` over an Arrow table (no copy in the HF
+    cache; CSV/TSV and Parquet go straight to Arrow, without a Python object per cell)."""
+    path = Path(path)
+    check_file(path, key)
+    ext = path.suffix.lower()
     if ext in _TEXT_FORMATS:
         check_utf8(path)
     try:
@@ -176,8 +224,10 @@ def read_file(
         if ext == ".parquet":
             import pyarrow.parquet as pq
 
-            return datasets.Dataset(datasets.table.InMemoryTable(pq.read_table(path)))
-        return datasets.Dataset.from_pandas(_read_frame(path, ext, text_column), preserve_index=False)
+            return _arrow_dataset(pq.read_table(path), path)
+        if ext in (".csv", ".tsv"):
+            return _arrow_dataset(read_delimited(path, text_column), path)
+        return datasets.Dataset.from_pandas(_read_records(path, ext), preserve_index=False)
     except DataError:
         raise
     except Exception as exc:
@@ -185,14 +235,75 @@ def read_file(
         raise DataError(f"{path}: cannot read as {ext[1:]}: {detail}") from exc
 
 
-def _read_frame(path: Path, ext: str, text_column: str):
+def _arrow_dataset(table: pa.Table, path: Path) -> datasets.Dataset:
+    """``table`` as a Dataset, fingerprinted by the file's name, size and time: left to itself,
+    ``datasets`` fingerprints an in-memory table by pickling it whole (a transient copy)."""
+    stat = path.stat()
+    fingerprint = hashlib.sha256(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return datasets.Dataset(datasets.table.InMemoryTable(table), fingerprint=fingerprint)
+
+
+def read_delimited(path: Path, text_column: str) -> pa.Table:
+    """A ``.csv`` (RFC-4180 quoting, quoted newlines) or ``.tsv`` (no quoting) file with a header row
+    as an Arrow table, parsed by ``pyarrow.csv`` in parallel blocks. As pandas did before: the text
+    column is always text, only empty cells are null, other columns are integers, floats, booleans
+    or text (never dates), and a row with the wrong number of fields is an error naming its line."""
+    import pyarrow.csv as pa_csv
+
+    quoting = path.suffix.lower() == ".csv"
+    parse = pa_csv.ParseOptions(
+        delimiter="," if quoting else "\t",
+        quote_char='"' if quoting else False,
+        newlines_in_values=quoting,
+    )
+    as_text = {text_column}
+    while True:
+        convert = pa_csv.ConvertOptions(
+            column_types={c: pa.string() for c in as_text},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        )
+        try:
+            table = pa_csv.read_csv(path, parse_options=parse, convert_options=convert)
+        except pa.ArrowInvalid as exc:
+            if "Expected" in str(exc) and "columns" in str(exc):
+                raise DataError(f"{path}: cannot read as {path.suffix[1:]}: {_bad_row(path, quoting)}") from None
+            raise
+        dated = {f.name for f in table.schema if not _plain_type(f.type)} - as_text
+        if not dated:
+            return table
+        as_text |= dated  # dates, times and decimals stay text, as they were
+
+
+def _plain_type(kind: pa.DataType) -> bool:
+    plain = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_string, pa.types.is_null)
+    return any(test(kind) for test in plain) or pa.types.is_large_string(kind)
+
+
+def _bad_row(path: Path, quoting: bool) -> str:
+    """Where the first malformed row is (Arrow's parser does not say): a quote never closed, or a
+    row with the wrong number of fields. Rows count from 1 without the header; lines from 1."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        style = dict(delimiter=",") if quoting else dict(delimiter="\t", quoting=csv.QUOTE_NONE)
+        reader = csv.reader(f, strict=True, **style)
+        rows, line = 0, 0  # rows read whole, and the line the last one ended on
+        try:
+            width, line = len(next(reader)), reader.line_num
+            for fields in reader:
+                if fields and len(fields) != width:
+                    return f"Expected {width} fields in line {reader.line_num}, saw {len(fields)}"
+                rows, line = rows + 1, reader.line_num
+        except csv.Error:
+            return f"EOF inside string starting at row {rows + 1} (line {line + 1})"
+    return "a row has the wrong number of fields"
+
+
+def _read_records(path: Path, ext: str):
+    """A ``.json`` list of records or ``.jsonl`` file as a DataFrame (a JSON list cannot be parsed in
+    chunks; JSON sets are small)."""
     import pandas as pd
 
-    if ext in (".csv", ".tsv"):
-        options = dict(sep=",") if ext == ".csv" else dict(sep="\t", quoting=csv.QUOTE_NONE)
-        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig", **options).columns
-        dtype = {text_column: str} if text_column in header else None
-        return pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, na_values=[""], dtype=dtype, **options)
     with open(path, encoding="utf-8-sig") as f:
         if ext == ".jsonl":
             records = []
@@ -234,7 +345,7 @@ def _read_label_tab_text(path: Path, text_column: str, label_column: str) -> dat
     return datasets.Dataset.from_dict({label_column: labels, text_column: texts})
 
 
-def check_utf8(path: Path, chunk_size: int = 1 << 20) -> None:
+def check_utf8(path: Path, chunk_size: int = CHUNK_BYTES) -> None:
     """Raise a DataError naming the byte offset and line of the first byte that is not UTF-8."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     consumed, lines = 0, 0

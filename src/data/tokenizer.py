@@ -45,23 +45,25 @@ def encode(tokenizer: Tokenizer, texts: list[str], max_length: int | None) -> li
 
 
 def encode_flat(
-    tokenizer: Tokenizer, texts: list[str], max_length: int | None, chunk_size: int = 20_000
+    tokenizer: Tokenizer, batches: Iterable[list[str]], max_length: int | None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """All texts' ids in one int32 array plus int64 ``offsets`` (text i is ``flat[offsets[i]:offsets[i+1]]``).
 
-    One flat array instead of a list of lists keeps big corpora small in memory and quick to cache.
-    Returns ``(flat, offsets, number of texts truncated to max_length)``.
+    ``batches`` are lists of texts, each encoded by the tokenizer's parallel batch encoder (without
+    the character offsets, which nothing here reads). One flat array instead of a list of lists
+    keeps big corpora small in memory and quick to cache. Returns ``(flat, offsets, number of texts
+    truncated to max_length)``.
     """
-    pieces, lengths, truncated = [], np.zeros(len(texts), dtype=np.int64), 0
-    for start in range(0, len(texts), chunk_size):
-        ids = [e.ids for e in tokenizer.encode_batch(texts[start : start + chunk_size], add_special_tokens=False)]
-        if max_length:
-            truncated += sum(len(x) > max_length for x in ids)
-            ids = [x[:max_length] for x in ids]
-        counts = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-        lengths[start : start + len(ids)] = counts
+    pieces, lengths, truncated = [], [], 0
+    for texts in batches:
+        ids = [e.ids for e in tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+        counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        if max_length and counts.max(initial=0) > max_length:
+            truncated += int((counts > max_length).sum())
+            ids, counts = [x[:max_length] for x in ids], np.minimum(counts, max_length)
         pieces.append(np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32, count=int(counts.sum())))
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+        lengths.append(counts)
+    offsets = np.zeros(sum(map(len, lengths)) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64), out=offsets[1:])
     flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
     return flat, offsets, truncated
