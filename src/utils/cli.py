@@ -196,6 +196,7 @@ def check_settings(cfg) -> None:
     check_int("data.eval_batch_size", 1, nullable=True)  # null: data.batch_size
     check_int("data.max_length", 1, nullable=True)  # null: no limit
     check_int("data.num_workers", 0)
+    check_int("data.pad_to_multiple", 1, nullable=True)  # null: each batch to its longest sequence
     check_int("data.min_frequency", 1)
     check_int("data.max_vocab", 3)  # [PAD], [UNK] and one word
     check_number("data.validation_fraction", 0.0, 1.0, open_low=True, open_high=True)
