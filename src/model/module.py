@@ -23,6 +23,7 @@ from src.utils.errors import NumericsError
 
 from .embedding import WordEmbedding
 from .head import ResidualMLPHead
+from .loss_watch import NonFiniteLossWatch
 
 
 def _plain(cfg: Any) -> Any:
@@ -105,8 +106,12 @@ class SentenceClassifier(LightningModule):
         self.resumed_val_acc_best: float | None = None  # best val/acc before a resume (metric states are not saved)
 
         metric = dict(num_classes=num_classes)
-        self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
-        self.train_acc = MulticlassAccuracy(**metric, average="micro")
+        # The training metrics skip their own input checks, each a device->host sync per step: the
+        # loss watch stops on a NaN loss, and argmax predictions are valid classes by construction.
+        self.train_loss = MeanMetric(nan_strategy="disable")
+        self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
+        self.train_acc = MulticlassAccuracy(**metric, average="micro", validate_args=False)
+        self._loss_watch = NonFiniteLossWatch()
         self.val_acc = MulticlassAccuracy(**metric, average="micro")
         self.val_f1 = MulticlassF1Score(**metric, average="macro")
         self.val_acc_best = MaxMetric()
@@ -138,19 +143,21 @@ class SentenceClassifier(LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss, preds = self._step(batch)
-        if not torch.isfinite(loss):
-            raise NumericsError(
-                f"non-finite training loss ({loss.item()}) at global step {self.global_step} "
-                f"(epoch {self.current_epoch}, batch {batch_idx}); lower model.optimizer.lr or check the data"
-            )
-        self.train_loss(loss)
-        self.train_acc(preds, batch["label"])
+        self._loss_watch.observe(loss, self.global_step, self.current_epoch, batch_idx)
+        self.train_loss.update(loss)  # update, not forward: no per-batch value, which nothing logs
+        self.train_acc.update(preds, batch["label"])
         self.log("train/loss", self.train_loss, on_step=False, on_epoch=True, prog_bar=True)
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
         self.head.apply_max_norm()  # after the optimizer step: Kim's constraint, off unless model.head.max_norm
+
+    def on_train_epoch_end(self) -> None:
+        self._loss_watch.check()  # before the checkpoint callbacks, which run after this hook
+
+    def on_validation_epoch_start(self) -> None:
+        self._loss_watch.check()  # a NaN from training is named as such, not as a validation loss
 
     def validation_step(self, batch, batch_idx):
         loss, preds = self._step(batch)
@@ -237,6 +244,7 @@ class SentenceClassifier(LightningModule):
 
     # ------------------------------------------------------------------ checkpoint extras
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        self._loss_watch.check()  # never store weights that a non-finite loss has already broken
         best = float(self.val_acc_best.max_value)
         checkpoint["seq2vec"] = {
             "tokenizer": self.tokenizer_json,
