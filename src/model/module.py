@@ -31,6 +31,13 @@ def _plain(cfg: Any) -> Any:
 
 
 ORDER_PROBE_SEED = 1234
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
+
+
+def check_compile_mode(mode: str | None) -> str | None:
+    if mode is not None and mode not in COMPILE_MODES:
+        raise ConfigError(f"model.compile must be null or one of {', '.join(COMPILE_MODES)}, got {mode!r}")
+    return mode
 
 
 def shuffle_words(
@@ -58,6 +65,10 @@ class SentenceClassifier(LightningModule):
         optimizer, scheduler: partial Hydra configs (``_partial_: true``); the scheduler steps per
             epoch on ``scheduler_monitor``.
         label_smoothing: on the training loss only; validation and test losses stay plain.
+        compile: a ``torch.compile`` mode for the forward pass (embedding -> summarizer -> head), or
+            None to run eagerly. ``reduce-overhead`` replays CUDA graphs, one per batch shape (see
+            ``data.pad_to_multiple``). Compiled in place (``nn.Module.compile``), so the state dict
+            keeps its plain keys; not a hyperparameter: a checkpoint loads as an eager model.
     """
 
     def __init__(
@@ -75,6 +86,7 @@ class SentenceClassifier(LightningModule):
         label_smoothing: float = 0.0,
         label_names: list[str] | None = None,
         subset_names: list[str] | None = None,
+        compile: str | None = None,
     ):
         super().__init__()
         summarizer, embedding, head = _plain(summarizer), _plain(embedding) or {}, _plain(head) or {}
@@ -102,6 +114,8 @@ class SentenceClassifier(LightningModule):
         check_dropout(label_smoothing, "SentenceClassifier", "model.label_smoothing")  # the same [0, 1) range
         self.summarizer = hydra.utils.instantiate(summarizer, input_dim=self.embedding.embedding_dim)
         self.head = ResidualMLPHead(self.summarizer.output_dim, num_classes, **head)
+        if check_compile_mode(compile):
+            self.compile(mode=compile)
         self.tokenizer_json: str | None = None  # set by the training script; saved in checkpoints
         self.resumed_val_acc_best: float | None = None  # best val/acc before a resume (metric states are not saved)
 

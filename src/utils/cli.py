@@ -219,6 +219,10 @@ def check_settings(cfg) -> None:
             check_int(key, 0)
         elif value is not None:
             check_number(key, 0.0, 1.0)
+    if OmegaConf.select(cfg, "model.compile") is not None:
+        from src.model.module import check_compile_mode
+
+        check_compile_mode(OmegaConf.select(cfg, "model.compile"))
     if OmegaConf.select(cfg, "model.optimizer") is not None:
         _check_optimization(cfg)
 
