@@ -31,13 +31,6 @@ def _plain(cfg: Any) -> Any:
 
 
 ORDER_PROBE_SEED = 1234
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
-
-
-def check_compile_mode(mode: str | None) -> str | None:
-    if mode is not None and mode not in COMPILE_MODES:
-        raise ConfigError(f"model.compile must be null or one of {', '.join(COMPILE_MODES)}, got {mode!r}")
-    return mode
 
 
 def shuffle_words(
@@ -50,6 +43,15 @@ def shuffle_words(
         generator = torch.Generator().manual_seed(seed * 1_000_003 + example)
         order[row, :length] = torch.randperm(length, generator=generator)
     return input_ids.gather(1, order.to(input_ids.device))
+
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
+
+
+def check_compile_mode(mode: str | None) -> str | None:
+    if mode is not None and mode not in COMPILE_MODES:
+        raise ConfigError(f"model.compile must be null or one of {', '.join(COMPILE_MODES)}, got {mode!r}")
+    return mode
 
 
 class SentenceClassifier(LightningModule):
