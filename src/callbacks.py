@@ -18,7 +18,8 @@ class TrainThroughput(Callback):
     """
 
     def __init__(self):
-        self.tokens = 0  # this rank's
+        self.tokens = 0  # this rank's, as of the last epoch end
+        self._epoch_tokens = None  # this epoch's so far, on the batches' device: summed without a host sync
         self.seconds = 0.0
         self.all_tokens = 0.0  # every rank's, as of the last epoch end
         self.all_seconds = 0.0
@@ -29,10 +30,14 @@ class TrainThroughput(Callback):
         self._epoch_start = self._last_end = time.perf_counter()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self.tokens += int(batch["lengths"].sum())
+        tokens = batch["lengths"].sum()
+        self._epoch_tokens = tokens if self._epoch_tokens is None else self._epoch_tokens + tokens
         self._last_end = time.perf_counter()
 
     def on_train_epoch_end(self, trainer, pl_module):
+        if self._epoch_tokens is not None:
+            self.tokens += int(self._epoch_tokens)
+            self._epoch_tokens = None
         if self._epoch_start is not None:
             self.seconds += self._last_end - self._epoch_start
             self._epoch_start = None

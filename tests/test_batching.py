@@ -96,6 +96,38 @@ def test_collate_right_pads_with_zero():
     assert batch["index"].tolist() == [4, 2]
 
 
+def test_collate_pads_to_a_multiple_and_keeps_the_true_lengths():
+    items = [
+        {"input_ids": np.array([5, 6, 7], dtype=np.int32), "label": 1, "index": 4},
+        {"input_ids": np.array([9], dtype=np.int32), "label": 0, "index": 2},
+    ]
+    batch = collate(items, pad_to_multiple=4)
+    assert batch["input_ids"].tolist() == [[5, 6, 7, 0], [9, 0, 0, 0]]
+    assert batch["lengths"].tolist() == [3, 1]
+    assert collate(items, pad_to_multiple=3)["input_ids"].shape == (2, 3)  # already a multiple
+    for key, value in collate(items, pad_to_multiple=None).items():  # null: today's batches, bit for bit
+        assert torch.equal(value, collate(items)[key]), key
+
+
+def test_pad_to_multiple_bounds_the_batch_shapes_of_an_epoch():
+    """Each shape is one CUDA graph to capture: with a multiple of 16, MR-like lengths (at most 68)
+    give 5 widths, times 2 batch sizes (the full one and the epoch's one short batch)."""
+    lengths = mr_like_lengths(1003)
+    sampler = BucketBatchSampler(lengths, batch_size=64, shuffle=True, seed=0)
+    items = [{"input_ids": np.ones(n, dtype=np.int32), "label": 0, "index": i} for i, n in enumerate(lengths)]
+    shapes, free_shapes = set(), set()
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        for batch in sampler:
+            shapes.add(tuple(collate([items[i] for i in batch], pad_to_multiple=16)["input_ids"].shape))
+            free_shapes.add(tuple(collate([items[i] for i in batch])["input_ids"].shape))
+    assert {width % 16 for _, width in shapes} == {0}
+    assert {size for size, _ in shapes} == {64, 1003 % 64}
+    assert len(shapes) <= 2 * 5 < len(free_shapes)
+    batches = list(sampler)  # the price: more padded slots, counted as such
+    assert padding_efficiency(lengths, batches, pad_to_multiple=16) < padding_efficiency(lengths, batches)
+
+
 class _RecordingModel(L.LightningModule):
     """Trains nothing; records which examples each training epoch's batches held."""
 

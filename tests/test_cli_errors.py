@@ -343,6 +343,8 @@ CASES = [
     ("eval_batch_size_0", "src.train", ["data.eval_batch_size=0"], "data.eval_batch_size must be a positive integer"),
     ("max_length_0", "src.train", ["data.max_length=0"], "data.max_length must be a positive integer or null, got 0"),
     ("num_workers_negative", "src.train", ["data.num_workers=-1"], "data.num_workers must be a non-negative integer"),
+    ("pad_to_multiple_0", "src.train", ["data.pad_to_multiple=0"], "data.pad_to_multiple must be a positive integer"),
+    ("compile_unknown", "src.train", ["model.compile=bogus"], "model.compile must be null or one of default, "),
     (
         "max_epochs_0",
         "src.train",

@@ -53,7 +53,7 @@ def test_no_debug_config_by_default():
     assert cfg.trainer.overfit_batches == 0.0 and cfg.trainer.profiler is None
 
 
-@pytest.mark.parametrize("trainer", ["default", "cpu", "gpu", "ddp"])
+@pytest.mark.parametrize("trainer", ["default", "cpu", "gpu", "gpu_graphs", "ddp"])
 def test_trainer_flags_are_overridable_without_a_plus(trainer):
     overrides = {
         "limit_train_batches": 2,

@@ -1,4 +1,5 @@
-"""CUDA checks (skipped without a GPU): the cuDNN paths keep the contract and avg_ch stays exact."""
+"""CUDA checks (skipped without a GPU): the cuDNN paths keep the contract, avg_ch stays exact, and
+the training step never waits for the GPU, compiled or not (issue 15)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 import torch
 
 from src.summarizers import AvgCHSummarizer, BiLSTMSummarizer, LSTMSummarizer, MeanSummarizer, RNNSummarizer
+from tests.helpers import SUMMARIZERS
 from tests.test_summarizers import reference_lstm
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -86,3 +88,67 @@ def test_bf16_autocast_runs_and_stays_close(make):
     # (NaNs, wrong gates, padding leaks give errors of order 1), not against rounding.
     assert error.mean() < 0.05
     assert error.max() < 0.5
+
+
+# --------------------------------------------------------------------------- issue 15: the fast paths
+def model_and_batches(name: str, *overrides: str, device: str = "cuda"):
+    """The tiny model of tests/helpers.py on ``device``, with fused AdamW and a few training batches."""
+    import hydra
+
+    from src.model.module import build_model
+    from tests.helpers import compose_train_config, tiny
+
+    cfg = compose_train_config([*tiny(name), *overrides])
+    torch.manual_seed(0)
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.setup("fit")
+    model = build_model(cfg, datamodule).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, fused=True)
+    batches = [{k: v.to(device) for k, v in b.items()} for b, _ in zip(datamodule.train_dataloader(), range(4))]
+    return model, optimizer, batches
+
+
+def train_step(model, optimizer, batch: dict, batch_idx: int) -> None:
+    """What Lightning runs for one batch: the module's training step, backward, clipping, the update."""
+    optimizer.zero_grad(set_to_none=True)
+    model.training_step(batch, batch_idx).backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    model.on_train_batch_end(None, batch, batch_idx)
+
+
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")
+@pytest.mark.parametrize("name", SUMMARIZERS)
+def test_a_training_step_never_waits_for_the_gpu(name):
+    """CUDA's sync debug mode makes any device->host sync an error: the step only queues kernels
+    (the non-finite loss check is deferred, src/model/loss_watch.py)."""
+    model, optimizer, batches = model_and_batches(name)
+    model.train()
+    train_step(model, optimizer, batches[0], 0)  # lazy initialisations (cuBLAS, optimizer state) first
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for batch_idx, batch in enumerate(batches[1:], start=1):
+            train_step(model, optimizer, batch, batch_idx)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    model._loss_watch.check()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")
+@pytest.mark.parametrize("name", ["mean", "lstm_hc"])
+def test_reduce_overhead_trains_as_eager_on_cuda(name):
+    """CUDA graphs over padded static shapes (no dropout: its masks are drawn differently when
+    compiled) give the eager model's weights and logits after a few steps."""
+    settings = ["data.pad_to_multiple=16", "model.embedding.dropout=0", "model.head.dropout=0"]
+    logits = []
+    for mode in ("null", "reduce-overhead"):
+        model, optimizer, batches = model_and_batches(name, *settings, f"model.compile={mode}")
+        model.train()
+        for batch_idx, batch in enumerate(batches):
+            train_step(model, optimizer, batch, batch_idx)
+        model.eval()
+        with torch.no_grad():
+            logits.append(model(batches[0]["input_ids"], batches[0]["lengths"]).clone())
+    torch.testing.assert_close(logits[1], logits[0], atol=1e-4, rtol=1e-4)

@@ -29,6 +29,7 @@ from src.checkpointing import (
     load_checkpoint,
     prepare_resume,
 )
+from src.model import loss_watch
 from tests.helpers import REPO, RUN_METRICS, SMALL_DATA, SMALL_LSTM, compose_train_config
 
 SMALL = [*SMALL_LSTM, *SMALL_DATA]
@@ -182,8 +183,11 @@ POISON = [f"+callbacks.poison._target_={Poison.__module__}.Poison"]
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("checks", ["every_step", "deferred"])
 @pytest.mark.parametrize("where", ["mid_epoch", "end_of_epoch"])
-def test_nan_stops_with_the_step_and_keeps_the_checkpoints(tmp_path, where):
+def test_nan_stops_with_the_step_and_keeps_the_checkpoints(tmp_path, where, checks, monkeypatch):
+    if checks == "deferred":  # as on CUDA: the loss is read back only at epoch ends and checkpoints
+        monkeypatch.setitem(loss_watch.STEPS_BETWEEN_CHECKS, "cpu", 1000)
     # 256 examples / batch 64 = 4 steps per epoch; epoch 0 ends at step 4 and is checkpointed.
     Poison.at_step = 6 if where == "mid_epoch" else 8  # step 8 ends epoch 1: validation comes next
     with pytest.raises(FloatingPointError) as error:
@@ -200,8 +204,10 @@ def test_nan_stops_with_the_step_and_keeps_the_checkpoints(tmp_path, where):
         )
     message = str(error.value)
     assert "\n" not in message
-    if where == "mid_epoch":  # the next training step sees the NaN loss
+    if where == "mid_epoch":  # the next training step sees the NaN loss (deferred: and names it later)
         assert f"non-finite training loss (nan) at global step {Poison.at_step} (epoch 1, batch 2)" in message
+        raised_in_the_step = "training_step" in {entry.name for entry in error.traceback}
+        assert raised_in_the_step == (checks == "every_step")
     else:  # validation sees it before a checkpoint can store the broken weights
         assert f"non-finite validation loss (nan) after global step {Poison.at_step} (epoch 1," in message
     folder = tmp_path / "checkpoints"

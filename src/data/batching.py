@@ -91,18 +91,25 @@ class BucketBatchSampler(Sampler[list[int]]):
         return math.ceil(count / self.num_replicas)
 
 
-def padding_efficiency(lengths: Sequence[int], batches: list[list[int]]) -> float:
+def padded_width(longest: int, pad_to_multiple: int | None = None) -> int:
+    """A batch's padded length: its longest sequence, rounded up to a multiple of ``pad_to_multiple``
+    when given, so that an epoch's batches take a few fixed shapes (what CUDA graphs are captured for)."""
+    return -(-longest // pad_to_multiple) * pad_to_multiple if pad_to_multiple else longest
+
+
+def padding_efficiency(lengths: Sequence[int], batches: list[list[int]], pad_to_multiple: int | None = None) -> float:
     """Real tokens / padded slots over the given batches (1.0 means no padding at all)."""
     lengths = np.asarray(lengths)
     real = sum(int(lengths[b].sum()) for b in batches)
-    slots = sum(int(lengths[b].max()) * len(b) for b in batches if len(b))
+    slots = sum(padded_width(int(lengths[b].max()), pad_to_multiple) * len(b) for b in batches if len(b))
     return real / slots if slots else 1.0
 
 
-def collate(items: list[dict]) -> dict[str, torch.Tensor]:
-    """Right-pad ``input_ids`` with 0 ([PAD]); everything else is stacked."""
+def collate(items: list[dict], pad_to_multiple: int | None = None) -> dict[str, torch.Tensor]:
+    """Right-pad ``input_ids`` with 0 ([PAD]) to ``padded_width``; everything else is stacked.
+    ``lengths`` stay the true lengths: padding never changes a summary (the summarizer contract)."""
     lengths = np.fromiter((len(it["input_ids"]) for it in items), dtype=np.int64, count=len(items))
-    ids = np.zeros((len(items), int(lengths.max()) if len(items) else 0), dtype=np.int64)
+    ids = np.zeros((len(items), padded_width(int(lengths.max()), pad_to_multiple) if len(items) else 0), dtype=np.int64)
     for row, it in enumerate(items):
         ids[row, : lengths[row]] = it["input_ids"]
     batch = {

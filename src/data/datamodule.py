@@ -92,6 +92,8 @@ class TextDataModule(LightningDataModule):
         folds, fold: stratified cross-validation, test on fold ``fold`` of ``folds`` (null: fixed splits).
         min_frequency, max_vocab, lowercase: the word-level tokenizer; max_length: tokens kept per text.
         batch_size, eval_batch_size, bucketing, num_workers, seed: batching (``seed`` orders the batches).
+        pad_to_multiple: pad each batch to a multiple of this many tokens (null: to its longest), so
+            batches take few shapes (``model.compile=reduce-overhead`` captures one CUDA graph per shape).
         cache_dir: where tokenized splits are cached by content and settings (null: no cache).
     """
 
@@ -119,6 +121,7 @@ class TextDataModule(LightningDataModule):
         data_dir: str | None = None,
         folds: int | None = None,
         fold: int | None = None,
+        pad_to_multiple: int | None = None,
     ):
         super().__init__()
         self.folds, self.fold = check_folds(folds, fold)
@@ -134,6 +137,9 @@ class TextDataModule(LightningDataModule):
             raise DataError(f"data.max_length must be >= 1 or null, got {max_length}")
         if num_workers < 0:
             raise DataError(f"data.num_workers must be >= 0, got {num_workers}")
+        if pad_to_multiple is not None and (type(pad_to_multiple) is not int or pad_to_multiple < 1):
+            raise ConfigError(f"data.pad_to_multiple must be a positive integer or null, got {pad_to_multiple!r}")
+        self.pad_to_multiple = pad_to_multiple
         self.max_length = max_length
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.num_workers, self.bucketing, self.seed = num_workers, bucketing, seed
@@ -436,7 +442,7 @@ class TextDataModule(LightningDataModule):
         return DataLoader(
             data,
             batch_sampler=sampler,
-            collate_fn=collate,
+            collate_fn=partial(collate, pad_to_multiple=self.pad_to_multiple),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
@@ -446,7 +452,7 @@ class TextDataModule(LightningDataModule):
         # Lightning's overfit_batches (debug=overfit) needs the same few batches every epoch.
         overfitting = trainer is not None and trainer.overfit_batches > 0
         loader = self.dataloader("train", shuffle=not overfitting, batch_size=self.batch_size)
-        efficiency = padding_efficiency(self.splits["train"].lengths, list(loader.batch_sampler))
+        efficiency = padding_efficiency(self.splits["train"].lengths, list(loader.batch_sampler), self.pad_to_multiple)
         log.info(
             "%s: padding efficiency %.3f on train batches (real tokens / padded slots; bucketing %s)",
             self.name,
@@ -466,7 +472,7 @@ class TextDataModule(LightningDataModule):
 
     def padding_efficiency(self, split: str = "train") -> float:
         loader = self.dataloader(split, shuffle=split == "train")
-        return padding_efficiency(self.splits[split].lengths, list(loader.batch_sampler))
+        return padding_efficiency(self.splits[split].lengths, list(loader.batch_sampler), self.pad_to_multiple)
 
 
 def check_folds(folds, fold) -> tuple[int | None, int | None]:

@@ -25,6 +25,7 @@ from src.utils.errors import NumericsError
 
 from .embedding import WordEmbedding
 from .head import ResidualMLPHead
+from .loss_watch import NonFiniteLossWatch
 
 
 def _plain(cfg: Any) -> Any:
@@ -61,6 +62,15 @@ def shuffle_words(
     return input_ids.gather(1, order.to(input_ids.device))
 
 
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
+
+
+def check_compile_mode(mode: str | None) -> str | None:
+    if mode is not None and mode not in COMPILE_MODES:
+        raise ConfigError(f"model.compile must be null or one of {', '.join(COMPILE_MODES)}, got {mode!r}")
+    return mode
+
+
 class SentenceClassifier(LightningModule):
     """Token ids -> word vectors -> summarizer -> residual MLP head -> class logits.
 
@@ -74,6 +84,10 @@ class SentenceClassifier(LightningModule):
         optimizer, scheduler: partial Hydra configs (``_partial_: true``); the scheduler steps per
             epoch on ``scheduler_monitor``.
         label_smoothing: on the training loss only; validation and test losses stay plain.
+        compile: a ``torch.compile`` mode for the forward pass (embedding -> summarizer -> head), or
+            None to run eagerly. ``reduce-overhead`` replays CUDA graphs, one per batch shape (see
+            ``data.pad_to_multiple``). Compiled in place (``nn.Module.compile``), so the state dict
+            keeps its plain keys; not a hyperparameter: a checkpoint loads as an eager model.
     """
 
     def __init__(
@@ -91,6 +105,7 @@ class SentenceClassifier(LightningModule):
         label_smoothing: float = 0.0,
         label_names: list[str] | None = None,
         subset_names: list[str] | None = None,
+        compile: str | None = None,
     ):
         super().__init__()
         summarizer, embedding, head = _plain(summarizer), _plain(embedding) or {}, _plain(head) or {}
@@ -118,12 +133,18 @@ class SentenceClassifier(LightningModule):
         check_dropout(label_smoothing, "SentenceClassifier", "model.label_smoothing")  # the same [0, 1) range
         self.summarizer = hydra.utils.instantiate(summarizer, input_dim=self.embedding.embedding_dim)
         self.head = ResidualMLPHead(self.summarizer.output_dim, num_classes, **head)
+        if check_compile_mode(compile):
+            self.compile(mode=compile)
         self.tokenizer_json: str | None = None  # set by the training script; saved in checkpoints
         self.resumed_val_acc_best: float | None = None  # best val/acc before a resume (metric states are not saved)
 
         metric = dict(num_classes=num_classes)
-        self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
-        self.train_acc = MulticlassAccuracy(**metric, average="micro")
+        # The training metrics skip their own input checks, each a device->host sync per step: the
+        # loss watch stops on a NaN loss, and argmax predictions are valid classes by construction.
+        self.train_loss = MeanMetric(nan_strategy="disable")
+        self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
+        self.train_acc = MulticlassAccuracy(**metric, average="micro", validate_args=False)
+        self._loss_watch = NonFiniteLossWatch()
         self.val_acc = MulticlassAccuracy(**metric, average="micro")
         self.val_f1 = MulticlassF1Score(**metric, average="macro")
         self.val_acc_best = MaxMetric()
@@ -155,19 +176,21 @@ class SentenceClassifier(LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss, preds = self._step(batch)
-        if not torch.isfinite(loss):
-            raise NumericsError(
-                f"non-finite training loss ({loss.item()}) at global step {self.global_step} "
-                f"(epoch {self.current_epoch}, batch {batch_idx}); lower model.optimizer.lr or check the data"
-            )
-        self.train_loss(loss)
-        self.train_acc(preds, batch["label"])
+        self._loss_watch.observe(loss, self.global_step, self.current_epoch, batch_idx)
+        self.train_loss.update(loss)  # update, not forward: no per-batch value, which nothing logs
+        self.train_acc.update(preds, batch["label"])
         self.log("train/loss", self.train_loss, on_step=False, on_epoch=True, prog_bar=True)
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
         self.head.apply_max_norm()  # after the optimizer step: Kim's constraint, off unless model.head.max_norm
+
+    def on_train_epoch_end(self) -> None:
+        self._loss_watch.check()  # before the checkpoint callbacks, which run after this hook
+
+    def on_validation_epoch_start(self) -> None:
+        self._loss_watch.check()  # a NaN from training is named as such, not as a validation loss
 
     def validation_step(self, batch, batch_idx):
         loss, preds = self._step(batch)
@@ -255,6 +278,7 @@ class SentenceClassifier(LightningModule):
 
     # ------------------------------------------------------------------ checkpoint extras
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        self._loss_watch.check()  # never store weights that a non-finite loss has already broken
         best = float(self.val_acc_best.max_value)
         checkpoint["seq2vec"] = {
             "tokenizer": self.tokenizer_json,

@@ -196,6 +196,7 @@ def check_settings(cfg) -> None:
     check_int("data.eval_batch_size", 1, nullable=True)  # null: data.batch_size
     check_int("data.max_length", 1, nullable=True)  # null: no limit
     check_int("data.num_workers", 0)
+    check_int("data.pad_to_multiple", 1, nullable=True)  # null: each batch to its longest sequence
     check_int("data.min_frequency", 1)
     check_int("data.max_vocab", 3)  # [PAD], [UNK] and one word
     check_number("data.validation_fraction", 0.0, 1.0, open_low=True, open_high=True)
@@ -218,6 +219,10 @@ def check_settings(cfg) -> None:
             check_int(key, 0)
         elif value is not None:
             check_number(key, 0.0, 1.0)
+    if OmegaConf.select(cfg, "model.compile") is not None:
+        from src.model.module import check_compile_mode
+
+        check_compile_mode(OmegaConf.select(cfg, "model.compile"))
     if OmegaConf.select(cfg, "model.optimizer") is not None:
         _check_optimization(cfg)
 
