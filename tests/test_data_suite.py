@@ -258,7 +258,6 @@ MR_SETTINGS = {
     "dim": 300,
     "embedding_dropout": 0.5,
     "head_dropout": 0.5,
-    "fused": True,
     "max_epochs": 30,
     "patience": 6,
 }
@@ -270,7 +269,6 @@ def settings(cfg) -> dict:
         "dim": cfg.model.embedding.dim,
         "embedding_dropout": cfg.model.embedding.dropout,
         "head_dropout": cfg.model.head.dropout,
-        "fused": cfg.model.optimizer.fused,
         "max_epochs": cfg.trainer.max_epochs,
         "patience": cfg.callbacks.early_stopping.patience,
     }
