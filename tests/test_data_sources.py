@@ -23,7 +23,7 @@ from hydra.core.hydra_config import HydraConfig
 import src.utils.resolvers  # noqa: F401
 from src.data import datamodule as dm_module
 from src.data.datamodule import DataError, FilesDataModule, TextDataModule
-from src.data.sources import carve_splits, load_files, load_hub, natural_sorted
+from src.data.sources import LocalFiles, carve_splits, load_hub, natural_sorted
 from tests.helpers import REPO
 
 ROWS = [
@@ -89,7 +89,7 @@ def test_tsv_has_no_quoting_and_na_strings_stay_text(tmp_path):
     # GLUE-style TSV: a lone double quote is text, and "NA" / "null" are words, not missing values
     path = tmp_path / "train.tsv"
     path.write_text('sentence\tlabel\nhe said " fine\tNA\nnull\tnull\nNA\tNA\nok "quoted"\tnull\n')
-    raw = load_files(train_file=str(path), text_column="sentence")
+    raw = LocalFiles(train_file=str(path), text_column="sentence")()
     assert raw["train"]["sentence"][:] == ['he said " fine', "null", "NA", 'ok "quoted"']
     assert raw["train"]["label"][:] == ["NA", "null", "NA", "null"]
 

@@ -29,7 +29,7 @@ Decisions a user should know:
   review. The number of truncated texts is logged.
 * **Local folder instead of the source**: ``data_dir=FOLDER`` (``data.data_dir``) reads
   ``FOLDER/train.csv`` [``validation.csv``] [``test.csv``] (columns ``text,label``; any format of
-  ``src.data.sources.load_files``) in place of the configured source, keeping every other
+  ``src.data.sources.LocalFiles``) in place of the configured source, keeping every other
   setting, so ``data=mr data.data_dir=../shared/data/mr`` is MR from disk instead of the Hub.
 * **Cross-validation**: ``folds=K`` with ``fold=i`` pools every given split, deals the rows into K
   stratified folds drawn with ``split_seed`` (``sources.stratified_folds``), takes fold i as the
@@ -501,7 +501,7 @@ def check_folds(folds, fold) -> tuple[int | None, int | None]:
 class FilesDataModule(TextDataModule):
     """``TextDataModule`` over local files: ``data=files data.train_file=... [data.validation_file=...]
     [data.test_file=...]`` or ``data.data_dir=FOLDER`` holding ``train.csv`` etc. (see
-    ``src.data.sources.load_files`` for the formats)."""
+    ``src.data.sources.LocalFiles`` for the formats)."""
 
     def __init__(
         self,

@@ -107,18 +107,6 @@ def _rename_columns(ds: datasets.Dataset, columns: Mapping[str, str], where: str
 
 
 # --------------------------------------------------------------------------- local files
-def load_files(
-    train_file: str | None = None,
-    validation_file: str | None = None,
-    test_file: str | None = None,
-    data_dir: str | None = None,
-    text_column: str = "text",
-    label_column: str = "label",
-) -> datasets.DatasetDict:
-    """Read local files, the format chosen by the extension (see :class:`LocalFiles`)."""
-    return LocalFiles(train_file, validation_file, test_file, data_dir, text_column, label_column)()
-
-
 class LocalFiles:
     """Local files as a source: calling it reads them into a ``datasets.DatasetDict``.
 

@@ -1,7 +1,7 @@
 """The classic sentence-classification suite of Kim (2014) and SentEval, as ``conf/data/<set>.yaml``
 configs, and which of its sets a local folder holds (``experiment=benchmark benchmark.data_root=DIR``).
 
-A set is present in ``DIR`` when ``DIR/<set>/train.<ext>`` exists (any format ``load_files`` reads),
+A set is present in ``DIR`` when ``DIR/<set>/train.<ext>`` exists (any format ``LocalFiles`` reads),
 the layout of ``../shared/data``. Looking needs no network, so the sweep's ``data`` parameter is
 computed from the folder while Hydra sets the sweep up (the ``benchmark_sets`` resolver).
 """
