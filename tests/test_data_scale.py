@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ import torch
 
 from src.bench import scale
 from src.data import sources
-from src.data.cache import CACHE_VERSION
+from src.data.cache import ABANDONED_AFTER_S, CACHE_VERSION
 from src.data.datamodule import FilesDataModule
 from src.data.sources import LocalFiles
 from src.data.texts import text_batches
@@ -151,6 +152,23 @@ def test_a_half_written_temporary_folder_is_never_read(tmp_path, monkeypatch):
     again = module(path, tmp_path / "cache")
     assert not again.cache_hit and (entry / "meta.json").is_file()
     assert loads and all(p.parent == entry for p in loads)  # only the renamed, whole entry is read
+
+
+def test_a_killed_runs_old_temporary_folders_go_and_a_running_writes_stay(tmp_path):
+    path = write_csv(tmp_path / "data")
+    cache = tmp_path / "cache"
+    entry = module(path, cache).cache_path
+    old = [cache / f".{entry.name}.a.tmp", cache / f".{entry.name}.b.stale"]
+    young, other = cache / f".{entry.name}.c.tmp", cache / "notes.tmp"  # in progress; not a temp of ours
+    for folder in (*old, young, other):
+        shutil.copytree(entry, folder)
+    day_ago = time.time() - ABANDONED_AFTER_S - 60
+    for folder in (*old, other):
+        os.utime(folder, (day_ago, day_ago))
+    shutil.rmtree(entry)  # the next run writes an entry, and cleans up as it does
+    assert not module(path, cache).cache_hit
+    assert sorted(p.name for p in cache.iterdir()) == sorted([entry.name, young.name, other.name])
+    assert module(path, cache).cache_hit
 
 
 def test_the_flat_encoder_gives_encode_batchs_ids():

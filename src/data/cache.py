@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from .encoded import EncodedSplit
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 2  # 2: a folder of memory-mapped .npy files (1 was one .npz file)
+ABANDONED_AFTER_S = 24 * 3600  # a half-written entry this old belongs to a killed run, not a running one
 DTYPES = {"flat": np.int32, "offsets": np.int64, "labels": np.int64, "subsets": np.int64, "distances": np.int64}
 
 
@@ -125,6 +127,7 @@ def save(path: Path, name: str, data: Prepared) -> None:
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_abandoned(path.parent)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp alone makes it owner-only, hiding it from colleagues
         for split, named in arrays.items():
@@ -139,6 +142,24 @@ def save(path: Path, name: str, data: Prepared) -> None:
     finally:
         if tmp is not None:  # a failed or interrupted write, or a lost race, leaves nothing behind
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_abandoned(cache_dir: Path, now: float | None = None) -> list[Path]:
+    """Delete the temporary folders that runs killed mid-write (SIGKILL, power loss) left in
+    ``cache_dir``: ``finally`` never ran for them, and a large corpus's are gigabytes. Only folders
+    untouched for ``ABANDONED_AFTER_S`` go, so a write in progress in another job is never disturbed."""
+    now = time.time() if now is None else now
+    removed = []
+    for leftover in (*cache_dir.glob(".*.tmp"), *cache_dir.glob(".*.stale")):
+        try:
+            if leftover.is_dir() and now - leftover.stat().st_mtime > ABANDONED_AFTER_S:
+                shutil.rmtree(leftover, ignore_errors=True)
+                removed.append(leftover)
+        except OSError:  # gone already (another job cleaned it), or not ours to read
+            continue
+    if removed:
+        log.info("removed %d abandoned cache write(s) in %s", len(removed), cache_dir)
+    return removed
 
 
 def _write(path: Path, write) -> None:
