@@ -6,7 +6,7 @@ TORCH  ?= torch==2.13.0
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test test-fast train sweep bench clean
+.PHONY: help install lint format test test-fast train sweep bench gpu-check clean
 
 help: ## List the targets (this message)
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,24 @@ sweep: install ## The course's summarizers once each (experiment=compare, seed 0
 
 bench: install ## Speed benchmark of every summarizer (src.bench)
 	$(PY) -m src.bench $(ARGS)
+
+GPU_OUT ?= outputs/gpu
+COURSE  := mean,rnn,lstm_h,lstm_c,lstm_hc,bilstm,avg_ch
+
+# Device time is short: every GPU check of issue 15 in one go, each step run even when one before it
+# failed, the failures listed at the end (exit status 1). Results: $(GPU_OUT)/*.json and tests.txt.
+gpu-check: install ## On a CUDA machine: GPU tests, bench fp32 / bf16 / CUDA graphs, the seven-summarizer sweep sharing the GPU
+	mkdir -p $(GPU_OUT)
+	@failed=""; \
+	step() { echo "== $$*"; "$$@" || failed="$$failed; $$*"; }; \
+	step nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; \
+	step sh -c '$(PY) -m pytest tests/test_gpu.py -rs -q > $(GPU_OUT)/tests.txt 2>&1; status=$$?; cat $(GPU_OUT)/tests.txt; exit $$status'; \
+	step $(PY) -m src.bench --device cuda --out $(GPU_OUT)/bench_fp32.json; \
+	step $(PY) -m src.bench --device cuda --precision bf16 --skip-startup --out $(GPU_OUT)/bench_bf16.json; \
+	step $(PY) -m src.bench --device cuda --skip-startup --out $(GPU_OUT)/bench_graphs.json data.pad_to_multiple=8 model.compile=reduce-overhead; \
+	step $(PY) -m src.bench.sweep --out $(GPU_OUT)/sweep_time.json -- summarizer=$(COURSE) trainer=gpu \
+		hydra/launcher=joblib hydra.launcher.n_jobs=7 logger=none hydra.sweep.dir=$(GPU_OUT)/sweep; \
+	if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
 
 clean: ## Remove outputs/, wandb/ and the pytest cache
 	rm -rf outputs/ .pytest_cache wandb/
