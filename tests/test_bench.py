@@ -108,6 +108,10 @@ def test_bench_numbers_are_consistent(tiny_results):
     if results["lightning_over_plain_pairs"] == 2:  # the median of two is their mean, inside its interval
         assert low <= results["lightning_over_plain"] <= high
     assert results["lightning_epoch_batches"] == 3
+    for key in ("avg_ch_over_lstm_hc", "lightning_over_plain"):  # a wide interval is said, not implied
+        low, high = results[f"{key}_ci95"]
+        assert results[f"{key}_ci95_narrow"] == (high - low <= 0.05)
+    assert results["ci_width"] == 0.05  # --ci-width's default
     assert 0 < results["padding_efficiency_random"] <= results["padding_efficiency_bucketed"] <= 1
     assert results["lstm_over_limit"] == pytest.approx(results["lstm_gflops"] / results["limit_gflops"], rel=1e-3)
     candidates = dict(results["routes_gflops"])
@@ -129,6 +133,9 @@ def test_bench_table_names_every_summarizer_and_target(tiny_results, capsys):
         assert name in table
     assert "avg_ch_over_lstm_hc" in table and "target <= 1.15" in table and "95% CI" in table
     assert f"bounded by {results['limit_source']}" in table and "optimizer_ms" in table
+    for key in ("avg_ch_over_lstm_hc", "lightning_over_plain"):
+        line = next(line for line in table.splitlines() if line.startswith(key))
+        assert ("wider than the 0.05 asked for" in line) == (not results[f"{key}_ci95_narrow"])
     assert json.loads(out.read_text()) == results
 
 
@@ -215,6 +222,7 @@ def test_runs_in_processes_report_each_ratio_as_the_median_over_runs(tmp_path, m
                 {
                     "avg_ch_over_lstm_hc": ratio,
                     "avg_ch_over_lstm_hc_ci95": [ratio - 0.01, ratio + 0.01],
+                    "avg_ch_over_lstm_hc_ci95_narrow": ratio < 1.2,
                     "summarizers": {"avg_ch": row},
                     "device": "cpu: test",
                     "torch": torch.__version__,
@@ -228,6 +236,7 @@ def test_runs_in_processes_report_each_ratio_as_the_median_over_runs(tmp_path, m
     assert summary["avg_ch_over_lstm_hc"] == 1.10
     assert summary["avg_ch_over_lstm_hc_per_run"] == [1.10, 1.30, 1.05]
     assert len(summary["avg_ch_over_lstm_hc_ci95_per_run"]) == 3
+    assert summary["avg_ch_over_lstm_hc_ci95_narrow_per_run"] == [True, False, True]
     assert summary["step_ms"]["avg_ch"] == pytest.approx(11.0)
     assert summary["targets_met"] == {"avg_ch_over_lstm_hc": True}
     assert [Path(p).name for p in summary["runs"]] == ["b.run1.json", "b.run2.json", "b.run3.json"]

@@ -574,6 +574,17 @@ def check_targets(results: dict) -> dict:
     return met
 
 
+def mark_narrow_intervals(results: dict, width: float) -> None:
+    """``<ratio>_ci95_narrow``: whether the rounds brought the ratio's 95% interval within ``width``
+    (--ci-width) or --max-rounds stopped them first, so a wide interval is said, not left to be
+    worked out from its bounds."""
+    results["ci_width"] = width
+    for key in ("avg_ch_over_lstm_hc", "lightning_over_plain"):
+        if results.get(key) is not None:
+            interval = results.get(f"{key}_ci95")
+            results[f"{key}_ci95_narrow"] = bool(interval) and interval[1] - interval[0] <= width
+
+
 def format_table(results: dict) -> str:
     lines = [
         f"device: {results['device']}   torch {results['torch']}   precision {results['precision']}",
@@ -610,6 +621,8 @@ def format_table(results: dict) -> str:
         if results.get(f"{key}_ci95"):
             low, high = results[f"{key}_ci95"]
             note += f"  95% CI [{low:.3f}, {high:.3f}] over {results[f'{key}_pairs']} pairs"
+        if results.get(f"{key}_ci95_narrow") is False:
+            note += f" (wider than the {results['ci_width']} asked for: --max-rounds reached)"
         if key == "limit_gflops":
             note += f"  bounded by {results['limit_source']}"
         if key in TARGETS:
@@ -691,6 +704,7 @@ def run(args: argparse.Namespace) -> dict:
         results.update(limit)
         results["lstm_over_limit"] = results["lstm_gflops"] / limit["limit_gflops"]
         phases["flops"], mark = time.perf_counter() - mark, time.perf_counter()
+        mark_narrow_intervals(results, args.ci_width)
         if not args.skip_startup:
             say("python -m src.train start-up")
             results.update(measure_startup(args, device, workdir))
@@ -726,6 +740,8 @@ def run_in_processes(argv: list[str], args: argparse.Namespace) -> dict:
             summary[f"{key}_per_run"] = values
             if all(r.get(f"{key}_ci95") for r in runs):
                 summary[f"{key}_ci95_per_run"] = [r[f"{key}_ci95"] for r in runs]
+            if any(f"{key}_ci95_narrow" in r for r in runs):
+                summary[f"{key}_ci95_narrow_per_run"] = [r.get(f"{key}_ci95_narrow") for r in runs]
     summary["step_ms"] = {
         name: statistics.median(r["summarizers"][name]["step_ms"] for r in runs) for name in runs[0]["summarizers"]
     }
