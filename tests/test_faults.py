@@ -326,12 +326,15 @@ def test_a_signal_between_fit_and_test_is_not_reported_as_a_result(tmp_path, mon
         return test(self, *args, **kwargs)
 
     monkeypatch.setattr(lightning.Trainer, "test", interrupted_test)
+    # What the process had before the run: Python's KeyboardInterrupt handler, or SIG_IGN when a
+    # non-interactive shell started it in the background.
+    before = signal.getsignal(signal.SIGINT)
     with pytest.raises(RunInterrupted) as stop:
         train_here([*SMALL, "trainer.max_epochs=1"], tmp_path)
     assert stop.value.exit_status == 130
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["status"] == "interrupted" and "test/acc" not in results
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert signal.getsignal(signal.SIGINT) is before  # handlers restored
 
 
 @pytest.mark.slow
