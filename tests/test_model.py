@@ -259,3 +259,32 @@ def test_the_default_optimizer_is_fused_and_matches_the_foreach_update_to_float_
             optimizer.step()
         weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
     assert torch.allclose(weights[0], weights[1], rtol=1e-5, atol=1e-6)
+
+
+def test_train_loss_and_accuracy_are_each_epochs_own(train_config):
+    """Logged once an epoch: the value after epoch 2 is the mean over epoch 2's batches alone."""
+    import lightning as L
+
+    _, datamodule, model = build(train_config, "mean")
+
+    class BatchLosses(L.Callback):
+        def __init__(self):
+            self.by_epoch = {}
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            self.by_epoch.setdefault(trainer.current_epoch, []).append(outputs["loss"].item())
+
+    losses = BatchLosses()
+    trainer = L.Trainer(
+        max_epochs=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        num_sanity_val_steps=0,
+        callbacks=[losses],
+    )
+    trainer.fit(model, datamodule=datamodule)
+    last, first = losses.by_epoch[1], losses.by_epoch[0]
+    assert sum(first) / len(first) != pytest.approx(sum(last) / len(last), rel=1e-3)  # the test can tell
+    assert trainer.callback_metrics["train/loss"].item() == pytest.approx(sum(last) / len(last), rel=1e-5)
+    assert 0.0 <= trainer.callback_metrics["train/acc"].item() <= 1.0

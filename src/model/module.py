@@ -184,16 +184,13 @@ class SentenceClassifier(LightningModule):
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
         self.head.apply_max_norm()  # after the optimizer step: Kim's constraint, off unless model.head.max_norm
 
-    def on_train_epoch_start(self) -> None:
-        self.train_loss.reset()  # each epoch's figures are that epoch's alone
-        self.train_acc.reset()
-
     def on_train_epoch_end(self) -> None:
         self._loss_watch.check()  # before the checkpoint callbacks, which run after this hook
         # Handed to self.log once an epoch, not every step: each call walks the metric's state to
         # move it to the device, about 1 ms a step on the CPU (docs/performance.md). Lightning still
         # computes them lazily, so under DDP every rank syncs them at the same point (an explicit
-        # compute() here would be a collective that rank 0's progress bar can overtake: a deadlock).
+        # compute() here would be a collective that rank 0's progress bar can overtake: a deadlock),
+        # and resets them after the epoch (tests/test_model.py checks each epoch's value is its own).
         self.log("train/loss", self.train_loss, prog_bar=True)
         self.log("train/acc", self.train_acc)
 
