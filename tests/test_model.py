@@ -20,6 +20,13 @@ def build(train_config, name: str, *overrides: str):
     return cfg, datamodule, build_model(cfg, datamodule)
 
 
+def quiet_trainer(**settings):
+    """A Lightning trainer that writes nothing: no logger, checkpoints or progress bar."""
+    import lightning as L
+
+    return L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, **settings)
+
+
 @pytest.mark.parametrize("name", SUMMARIZERS)
 def test_each_config_builds_and_a_few_steps_lower_the_loss(name, train_config):
     cfg, datamodule, model = build(train_config, name)
@@ -59,16 +66,11 @@ def test_residual_head_blocks_are_residual():
 
 
 def test_checkpoint_rebuilds_the_model_and_keeps_the_tokenizer(train_config, tmp_path):
-    from lightning import Trainer
-
     from src.model.module import SentenceClassifier
 
     _, datamodule, model = build(train_config, "lstm_hc")
-    trainer = Trainer(
+    trainer = quiet_trainer(
         max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
         limit_train_batches=2,
         limit_val_batches=1,
         use_distributed_sampler=False,
@@ -205,8 +207,6 @@ def test_max_norm_caps_each_class_weight_vector_after_every_training_step(train_
         with pytest.raises(ConfigError, match="max_norm"):
             ResidualMLPHead(input_dim=4, num_classes=3, max_norm=bad)
 
-    import lightning as L
-
     cfg, datamodule, model = build(
         train_config,
         "cnn",
@@ -215,14 +215,7 @@ def test_max_norm_caps_each_class_weight_vector_after_every_training_step(train_
         "model.head.max_norm=0.05",
         "model.optimizer.lr=0.5",
     )
-    trainer = L.Trainer(
-        max_steps=3,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-    )
+    trainer = quiet_trainer(max_steps=3, num_sanity_val_steps=0, limit_val_batches=0)
     trainer.fit(model, datamodule=datamodule)
     assert model.head.out.weight.norm(dim=1).max().item() <= 0.05 + 1e-6
 
@@ -275,14 +268,7 @@ def test_train_loss_and_accuracy_are_each_epochs_own(train_config):
             self.by_epoch.setdefault(trainer.current_epoch, []).append(outputs["loss"].item())
 
     losses = BatchLosses()
-    trainer = L.Trainer(
-        max_epochs=2,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        num_sanity_val_steps=0,
-        callbacks=[losses],
-    )
+    trainer = quiet_trainer(max_epochs=2, num_sanity_val_steps=0, callbacks=[losses])
     trainer.fit(model, datamodule=datamodule)
     last, first = losses.by_epoch[1], losses.by_epoch[0]
     assert sum(first) / len(first) != pytest.approx(sum(last) / len(last), rel=1e-3)  # the test can tell

@@ -579,10 +579,9 @@ def mark_narrow_intervals(results: dict, width: float) -> None:
     (--ci-width) or --max-rounds stopped them first, so a wide interval is said, not left to be
     worked out from its bounds."""
     results["ci_width"] = width
-    for key in ("avg_ch_over_lstm_hc", "lightning_over_plain"):
-        if results.get(key) is not None:
-            interval = results.get(f"{key}_ci95")
-            results[f"{key}_ci95_narrow"] = bool(interval) and interval[1] - interval[0] <= width
+    for key in [k for k in results if k.endswith("_ci95")]:  # every measured ratio has one (None: one pair)
+        interval = results[key]
+        results[f"{key}_narrow"] = bool(interval) and interval[1] - interval[0] <= width
 
 
 def format_table(results: dict) -> str:
