@@ -1,4 +1,5 @@
-"""``TrainThroughput``: the training rate in results.json and ``train/tokens_per_s``."""
+"""The training script's callbacks: ``TrainThroughput`` (the training rate in results.json and
+``train/tokens_per_s``) and the progress bar's redraw rate."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 import torch
 
 from src.callbacks import TrainThroughput
+from tests.helpers import compose_train_config
 
 
 class FakeModule:
@@ -48,3 +50,18 @@ def test_under_ddp_it_is_the_whole_jobs_rate(monkeypatch):
     run_epoch(callback, trainer, module, [[3, 5], [2, 2, 8]], [0.0], monkeypatch, seconds=2.0)
     assert module.logged["train/tokens_per_s"] == pytest.approx(50 / 4.0)
     assert callback.tokens_per_second == pytest.approx(50 / 4.0)
+
+
+def test_the_progress_bar_redraws_a_few_times_a_second(tmp_path):
+    """Lightning's default bar redraws after every batch (~1 ms a step on 2 cores,
+    docs/performance.md); the training script's callbacks bring their own, slower one, and
+    refresh_rate=0 still turns it off."""
+    from lightning.pytorch.callbacks import ProgressBar
+
+    from src.utils.instantiate import instantiate_each
+
+    bars = [c for c in instantiate_each(compose_train_config([], tmp_path).callbacks) if isinstance(c, ProgressBar)]
+    assert len(bars) == 1 and bars[0].is_enabled
+    assert 1 <= bars[0].refresh_rate <= 10  # redraws a second
+    off = compose_train_config(["callbacks.progress_bar.refresh_rate=0"], tmp_path).callbacks
+    assert not [c for c in instantiate_each(off) if isinstance(c, ProgressBar)][0].is_enabled

@@ -54,7 +54,7 @@ def test_trec_summarizer_beats_the_majority_class_by_a_wide_margin(tmp_path):
             "logger=none",
             "model.embedding.dim=128",
             "trainer.max_epochs=4",
-            "+trainer.enable_progress_bar=false",
+            "callbacks.progress_bar.refresh_rate=0",
         ],
         tmp_path,
     )
