@@ -16,14 +16,13 @@ from omegaconf import DictConfig, open_dict
 
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
 from src.utils.cli import check_settings, hydra_entry, require_checkpoint, user_errors
-from src.utils.launcher import threads_per_job
+from src.utils.cpu import configure_cpu
 from src.utils.wandb_setup import configure_wandb_env, finish_wandb_run
 
 log = logging.getLogger("src.eval")
 
 
 def evaluate(cfg: DictConfig) -> dict:
-    import torch
     from omegaconf import OmegaConf
 
     from src.loading import RUN_KEY, classifier_from_checkpoint, load_checkpoint, tokenizer_from_checkpoint
@@ -31,9 +30,7 @@ def evaluate(cfg: DictConfig) -> dict:
     from src.utils.io import write_json_atomic
 
     check_settings(cfg)
-    threads = threads_per_job(cfg)
-    if threads:
-        torch.set_num_threads(threads)
+    configure_cpu(cfg)
     checkpoint = load_checkpoint(cfg.ckpt_path)
     tokenizer = tokenizer_from_checkpoint(checkpoint, cfg.ckpt_path)
     run = checkpoint.get(RUN_KEY) or {}

@@ -167,19 +167,16 @@ def write_jsonl(records: Iterable[dict], out: TextIO, flush_every: int = 1000) -
 
 def predict(cfg: DictConfig) -> int:
     """Streams predictions to ``output`` (atomically) or stdout; returns how many were written."""
-    import torch
 
     from src.loading import load_classifier
+    from src.utils.cpu import configure_cpu
     from src.utils.io import atomic_write
-    from src.utils.launcher import threads_per_job
 
     if (cfg.get("text") is None) == (cfg.get("input") is None):
         raise InputError('give exactly one of text="..." or input=FILE')
     check_settings(cfg)
     check_device(str(cfg.device))
-    threads = threads_per_job(cfg)
-    if threads:
-        torch.set_num_threads(threads)
+    configure_cpu(cfg)
     texts = [str(cfg.text)] if cfg.get("text") is not None else iter_texts(str(cfg.input), cfg.column)
     model, tokenizer, _ = load_classifier(cfg.ckpt_path)
     records = predict_stream(

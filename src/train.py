@@ -26,8 +26,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
 from src.utils.cli import check_settings, hydra_entry, user_errors
+from src.utils.cpu import configure_cpu
 from src.utils.errors import RunInterrupted
-from src.utils.launcher import threads_per_job
 from src.utils.wandb_setup import configure_wandb_env, finish_wandb_run
 
 log = logging.getLogger("src.train")
@@ -78,9 +78,7 @@ def _train(cfg: DictConfig, stop, state: dict) -> dict:
     job_start = time.perf_counter()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     output_dir = Path(cfg.paths.output_dir)
-    threads = threads_per_job(cfg)
-    if threads:
-        torch.set_num_threads(threads)
+    configure_cpu(cfg)
 
     check_summarizer(cfg)  # bad settings fail before any data is touched
 

@@ -388,6 +388,12 @@ CASES = [
         "hidden_size must be a positive integer, got 0",
     ),
     ("threads_0", "src.train", ["threads=0"], "threads must be a positive integer or null, got 0"),
+    (
+        "flush_denormal_word",
+        "src.train",
+        ["flush_denormal=sometimes"],
+        "flush_denormal must be true or false, got 'sometimes'",
+    ),
     # checkpoints
     ("train_resume_missing", "src.train", ["ckpt_path={dir}/nope.ckpt"], "checkpoint not found: "),
     (

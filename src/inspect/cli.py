@@ -28,8 +28,8 @@ from omegaconf import DictConfig, ListConfig
 from src.report.loading import job_order
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
 from src.utils.cli import user_errors
+from src.utils.cpu import configure_cpu
 from src.utils.errors import UserError
-from src.utils.launcher import threads_per_job
 
 log = logging.getLogger("src.inspect")
 TOP_WORDS = 3
@@ -224,11 +224,7 @@ def inspect(cfg: DictConfig) -> list[Path]:
             raise InspectError(f"{key} must be a positive {'integer' if kind is int else 'number'}, got {value!r}")
     texts = read_sentences(cfg)
     paths = checkpoint_paths(cfg.ckpt_path)
-    threads = threads_per_job(cfg)
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+    configure_cpu(cfg)
     models = load_models(paths)
     from .figure import draw
 

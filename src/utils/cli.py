@@ -204,6 +204,9 @@ def check_settings(cfg) -> None:
     check_int("batch_size", 1)  # src.predict
     check_int("max_length", 1, nullable=True)
     check_int("threads", 1, nullable=True)
+    flush = OmegaConf.select(cfg, "flush_denormal", default=True)
+    if not isinstance(flush, bool):
+        raise _config_error(f"flush_denormal must be true or false, got {flush!r}")
     check_int("seed", 0, nullable=True)
     check_int("trainer.max_epochs", 1, nullable=True, also={-1: "no limit"})
     check_int("trainer.max_steps", 1, also={-1: "no limit"})
