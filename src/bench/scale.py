@@ -66,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--loader-epoch",
         action="store_true",
-        help="also train one whole epoch of the loader set on every core (200,000 documents: about 25 minutes here)",
+        help="also train one whole epoch of the loader set on every core (200,000 documents: about 7 minutes here)",
     )
     parser.add_argument(
         "--loader-sample", type=int, default=100, help="batches of that epoch stepped again alone, to compare"
