@@ -240,7 +240,7 @@ def child_loader_epoch(csv_path: str, cache_dir: str, workdir: str, sample: str)
         load_seconds.append(loaded - last)
         step_seconds.append(stepped - loaded)
         last = stepped
-        if index % every == 0:
+        if index % every == 0 and len(kept) < int(sample):
             kept[index] = batch
     epoch_seconds = time.perf_counter() - epoch_start
     alone = {}
