@@ -15,7 +15,7 @@ import hydra
 from omegaconf import DictConfig, open_dict
 
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
-from src.utils.cli import check_settings, hydra_entry, require_checkpoint, user_errors
+from src.utils.cli import check_settings, hydra_entry, log_lightning_through_root, require_checkpoint, user_errors
 from src.utils.cpu import configure_cpu
 from src.utils.wandb_setup import configure_wandb_env, finish_wandb_run
 
@@ -29,6 +29,7 @@ def evaluate(cfg: DictConfig) -> dict:
     from src.utils.instantiate import instantiate_each, instantiate_trainer
     from src.utils.io import write_json_atomic
 
+    log_lightning_through_root()
     check_settings(cfg)
     configure_cpu(cfg)
     checkpoint = load_checkpoint(cfg.ckpt_path)

@@ -25,7 +25,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
-from src.utils.cli import check_settings, hydra_entry, user_errors
+from src.utils.cli import check_settings, hydra_entry, log_lightning_through_root, user_errors
 from src.utils.cpu import configure_cpu
 from src.utils.errors import RunInterrupted
 from src.utils.wandb_setup import configure_wandb_env, finish_wandb_run
@@ -52,6 +52,7 @@ def train(cfg: DictConfig) -> dict:
 
     from src.checkpointing import GracefulStop
 
+    log_lightning_through_root()
     check_settings(cfg)  # settings that reach library code, in one line each, before anything slow
     stop = GracefulStop().install()
     state: dict = {}

@@ -46,6 +46,10 @@ def test_one_run_writes_results_checkpoints_and_metrics(tmp_path):
         (results["test/acc_order_dependent"] + results["test/acc_order_free"]) / 2, abs=1e-6
     )
     assert (out / "checkpoints" / "last.ckpt").is_file()
+    # Lightning's messages once each on the console (its own handler printed them a second time),
+    # and in the job's log file
+    assert (proc.stdout + proc.stderr).count("`Trainer.fit` stopped") == 1, proc.stdout[-3000:]
+    assert "`Trainer.fit` stopped" in (out / "train.log").read_text()
     with open(out / "csv" / "metrics.csv") as f:
         columns = next(csv.reader(f))
     for name in ("train/loss", "val/loss", "val/acc", "val/acc_best", "test/acc", "test/f1"):

@@ -100,6 +100,18 @@ def hydra_entry(main: Callable[[], Any]) -> None:
         sys.exit(2)
 
 
+def log_lightning_through_root() -> None:
+    """``import lightning`` gives the ``lightning`` logger a console handler of its own, so under
+    Hydra, whose handlers sit on the root logger, each Lightning message was printed twice (and
+    only the root's copy reached the job's log file). Drop that handler when the root has its own."""
+    import lightning  # noqa: F401  (adds the handler)
+
+    if logging.getLogger().hasHandlers():
+        own = logging.getLogger("lightning")
+        for handler in list(own.handlers):
+            own.removeHandler(handler)
+
+
 def _is_config(value: Any) -> bool:
     from omegaconf import DictConfig
 
