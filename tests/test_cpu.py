@@ -17,10 +17,9 @@ from tests.helpers import REPO
 PROBE = """
 import sys
 import torch
-from omegaconf import OmegaConf
 from src.utils.cpu import configure_cpu
 
-configure_cpu(OmegaConf.create({"threads": 2, "flush_denormal": sys.argv[1] == "true"}))
+configure_cpu({"threads": 2, "flush_denormal": sys.argv[1] == "true"})
 a = torch.full((1024, 1024), 1e-20)
 product = a @ a
 print(torch.get_num_threads(), int((product != 0).sum()))

@@ -166,12 +166,11 @@ def lstm_h_training(csv_path: str, cache_dir: str, workdir: str, threads: int):
     on ``threads`` threads, as the loader checks use them."""
     import hydra
     import torch
-    from omegaconf import OmegaConf
 
     from src.bench.steps import build_model, compose, make_step
     from src.utils.cpu import configure_cpu
 
-    configure_cpu(OmegaConf.create({"threads": threads}))  # as the training script's processes
+    configure_cpu({"threads": threads})  # as the training script's processes
     overrides = ["summarizer=lstm_h", "model.embedding.dim=300", "summarizer.hidden_size=256", "data.batch_size=64"]
     cfg = compose(data_overrides(csv_path, cache_dir) + overrides, Path(workdir))
     datamodule = hydra.utils.instantiate(cfg.data)

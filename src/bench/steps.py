@@ -632,12 +632,10 @@ def format_table(results: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from omegaconf import OmegaConf
-
     from src.utils.cpu import configure_cpu
     from src.utils.io import write_json_atomic
 
-    configure_cpu(OmegaConf.create({"threads": args.threads}))  # as the training script's processes
+    configure_cpu({"threads": args.threads})  # as the training script's processes
     device = resolve_device(args.device)
     if args.precision == "bf16" and device.type != "cuda":
         raise ConfigError("--precision bf16 needs a CUDA device (oneDNN's CPU LSTM has no bf16 kernel on most CPUs)")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from omegaconf import DictConfig
 
 
-def threads_per_job(cfg: DictConfig) -> int | None:
+def threads_per_job(cfg: DictConfig | Mapping) -> int | None:
     """``cfg.threads`` if set; else, when a launcher runs jobs side by side, the cores each job may
     use (joblib: cores / n_jobs; submitit: cpus_per_task), so parallel jobs don't oversubscribe."""
     import os
@@ -13,7 +15,7 @@ def threads_per_job(cfg: DictConfig) -> int | None:
     from hydra.core.hydra_config import HydraConfig
 
     if cfg.get("threads"):
-        return int(cfg.threads)
+        return int(cfg.get("threads"))
     if not HydraConfig.initialized():
         return None
     launcher = HydraConfig.get().get("launcher") or {}
