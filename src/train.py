@@ -126,6 +126,7 @@ def _train(cfg: DictConfig, stop, state: dict) -> dict:
         if {"test/acc", "test/acc_shuffled"} <= metrics.keys()
         else None,
         "threads": torch.get_num_threads(),
+        "precision": str(trainer.precision),
         "params": model.num_parameters,
         "train_seconds": round(train_seconds, 2),
         "tokens_per_second": round(throughput.tokens_per_second, 1) if throughput else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -12,9 +13,14 @@ import pytest
 from tests.helpers import REPO, tiny
 
 
-def run_train(*args: str, cwd=REPO, timeout=300) -> subprocess.CompletedProcess:
+def run_train(*args: str, cwd=REPO, timeout=300, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "src.train", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "src.train", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=None if env is None else {**os.environ, **env},
     )
 
 

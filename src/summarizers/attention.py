@@ -43,6 +43,7 @@ class AttentionSummarizer(BiLSTMSummarizer):
 
     def _weights(self, states: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         scores = self.score(states).transpose(1, 2)  # [B, hops, T]
+        scores = scores.to(torch.promote_types(scores.dtype, torch.float32))  # bf16 under autocast: softmax in fp32
         return scores.masked_fill(~real.unsqueeze(1), float("-inf")).softmax(dim=-1)
 
     def forward(self, x, lengths):

@@ -38,7 +38,9 @@ class _LSTMLayer(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor | None) -> tuple[Tensor, Tensor]:
+    def forward(
+        ctx, x: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor | None, low: torch.dtype | None = None
+    ) -> tuple[Tensor, Tensor]:
         steps, batch, _ = x.shape
         hidden = w_hh.size(1)
         h2, h3 = 2 * hidden, 3 * hidden
@@ -50,7 +52,7 @@ class _LSTMLayer(torch.autograd.Function):
         if bias is not None:
             x_flat[:, -1] = 1.0
             w_ih = torch.cat([w_ih, bias.unsqueeze(1)], dim=1)
-        xw = torch.mm(x_flat, w_ih.t()).view(steps, batch, 4 * hidden)
+        xw = _mm(x_flat, w_ih.t(), low).view(steps, batch, 4 * hidden)
         acts = xw  # overwritten in place, step by step: sigmoid of every pre-activation (i, f, s, o)
         c2 = x.new_empty(steps, batch, hidden)  # 2 c_t
         sig_c = x.new_empty(steps, batch, hidden)  # sigmoid(2 c_t) = (tanh c_t + 1) / 2
@@ -71,7 +73,7 @@ class _LSTMLayer(torch.autograd.Function):
             c.sub_(i, alpha=2.0)
             torch.sigmoid(c, out=sig_c[t])
             torch.addcmul(o, o, sig_c[t], value=-2.0, out=neg_h[t])  # -h = o - 2 o sigmoid(2c)
-        ctx.has_bias = bias is not None
+        ctx.has_bias, ctx.low = bias is not None, low
         ctx.save_for_backward(x_flat, w_ih, w_hh, acts, c2, sig_c, neg_h)
         return torch.neg(neg_h), c2.mul(0.5)
 
@@ -116,9 +118,9 @@ class _LSTMLayer(torch.autograd.Function):
         grad_x = grad_w_ih = grad_w_hh = grad_bias = None
         features = w_ih.size(1) - ctx.has_bias
         if ctx.needs_input_grad[0]:
-            grad_x = torch.mm(d_flat, w_ih[:, :features]).view(steps, batch, features)
+            grad_x = _mm(d_flat, w_ih[:, :features], ctx.low).view(steps, batch, features)
         if ctx.needs_input_grad[1] or (ctx.has_bias and ctx.needs_input_grad[3]):
-            grad_w_ih = torch.mm(x_flat.t(), d_flat).t()
+            grad_w_ih = _mm(x_flat.t(), d_flat, ctx.low).t()
             if ctx.has_bias:
                 grad_bias, grad_w_ih = grad_w_ih[:, -1], grad_w_ih[:, :-1]
             if not ctx.needs_input_grad[1]:
@@ -126,8 +128,18 @@ class _LSTMLayer(torch.autograd.Function):
         if ctx.needs_input_grad[2]:
             grad_w_hh = torch.zeros_like(w_hh)
             if steps > 1:  # h_{t-1} = -neg_h[t-1]
-                grad_w_hh = torch.mm(neg_h[:-1].reshape(-1, hidden).t(), d_pre[1:].reshape(-1, 4 * hidden)).t().neg()
-        return grad_x, grad_w_ih, grad_w_hh, grad_bias
+                h_prev, d_next = neg_h[:-1].reshape(-1, hidden), d_pre[1:].reshape(-1, 4 * hidden)
+                grad_w_hh = _mm(h_prev.t(), d_next, ctx.low).t().neg()
+        return grad_x, grad_w_ih, grad_w_hh, grad_bias, None
+
+
+def _mm(a: Tensor, b: Tensor, low: torch.dtype | None) -> Tensor:
+    """``a @ b`` in float32, or with both operands rounded to ``low`` (bf16 under autocast) and the
+    product (accumulated in float32 by oneDNN) returned as float32: what autocast does to a matmul,
+    applied to the layer's four big products only; the per-step products and every state stay float32."""
+    if low is None:
+        return torch.mm(a, b)
+    return torch.mm(a.to(low), b.to(low)).float()
 
 
 def _double_g_rows(weight: Tensor) -> Tensor:
@@ -141,21 +153,22 @@ def _double_g_rows(weight: Tensor) -> Tensor:
 def lstm_all_states(x: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None):
     """One LSTM layer from zero state over batch-first ``x [B, T, E]``.
 
-    Returns ``(h, c)``, each ``[B, T, H]``. Exact (same math as ``nn.LSTM``), differentiable.
-    Under autocast it runs in float32 (the recurrence accumulates; it is not a matmul-bound op).
+    Returns ``(h, c)``, each ``[B, T, H]``, float32. Exact (same math as ``nn.LSTM``), differentiable.
+    Under autocast the input projection and the three gradient products over all steps run in the
+    autocast dtype (most of the FLOPs; ~2x faster on a CPU with native bf16), while the recurrence,
+    its per-step products and every state stay float32, since they accumulate.
     """
     device_type = x.device.type
-    if torch.is_autocast_enabled(device_type):
-        with torch.autocast(device_type=device_type, enabled=False):
-            return lstm_all_states(
-                x.float(),
-                w_ih.float(),
-                w_hh.float(),
-                None if b_ih is None else b_ih.float(),
-                None if b_hh is None else b_hh.float(),
-            )
-    bias = None if b_ih is None else _double_g_rows(b_ih + b_hh)
-    hs, cs = _LSTMLayer.apply(x.transpose(0, 1), _double_g_rows(w_ih), _double_g_rows(w_hh), bias)
+    if not torch.is_autocast_enabled(device_type):
+        return _all_states(x, w_ih, w_hh, b_ih, b_hh, None)
+    low = torch.get_autocast_dtype(device_type)
+    with torch.autocast(device_type=device_type, enabled=False):
+        return _all_states(x.float(), w_ih.float(), w_hh.float(), b_ih, b_hh, low)
+
+
+def _all_states(x, w_ih, w_hh, b_ih, b_hh, low: torch.dtype | None):
+    bias = None if b_ih is None else _double_g_rows(b_ih.to(w_ih.dtype) + b_hh.to(w_ih.dtype))
+    hs, cs = _LSTMLayer.apply(x.transpose(0, 1), _double_g_rows(w_ih), _double_g_rows(w_hh), bias, low)
     return hs.transpose(0, 1), cs.transpose(0, 1)
 
 

@@ -21,7 +21,9 @@ def instantiate_trainer(cfg: DictConfig, **kwargs):
     from lightning.fabric.utilities.exceptions import MisconfigurationException
 
     from src.summarizers.base import ConfigError
+    from src.utils.precision import with_precision_plugin
 
+    cfg = with_precision_plugin(cfg)  # precision=auto decided by the hardware; bf16 clips fused AdamW too
     try:
         return hydra.utils.instantiate(cfg, **kwargs)
     except Exception as exc:
