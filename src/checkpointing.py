@@ -125,7 +125,9 @@ class ResumableTraining(Callback):
                     path = Path(callback.format_checkpoint_name({}))
                     # every rank must take the same turn: saving waits for all of them (DDP)
                     if not trainer.strategy.broadcast(path.exists(), src=0):
-                        trainer.save_checkpoint(path)
+                        # the whole state (optimizer, callbacks) to resume from, as ModelCheckpoint
+                        # saves it; said, so that Lightning does not log that it chose False for us
+                        trainer.save_checkpoint(path, weights_only=False)
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
         if batch_idx == 0:

@@ -75,6 +75,7 @@ def _train(cfg: DictConfig, stop, state: dict) -> dict:
     from src.model.module import build_model
     from src.utils.instantiate import instantiate_each, instantiate_trainer
     from src.utils.io import atomic_write, write_json_atomic
+    from src.utils.loggers import log_results
 
     job_start = time.perf_counter()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -145,9 +146,7 @@ def _train(cfg: DictConfig, stop, state: dict) -> dict:
         write_json_atomic(output_dir / "results.json", results)  # last: its presence means a finished run
     stop.finished = True  # from here a signal no longer undoes the run: it has its results
     if trainer.is_global_zero:
-        for logger in loggers:
-            if type(logger).__name__ == "WandbLogger":
-                logger.experiment.summary.update({k: v for k, v in results.items() if v is not None})
+        log_results(loggers, hparams, results, trainer.global_step)
     log.info("results: %s", {k: results[k] for k in ("test/acc", "test/f1", "val/acc_best")})
     if trainer.world_size > 1:  # every rank logs the same values when metrics are synced
         log.info("rank %d of %d, synced metrics: %s", trainer.global_rank, trainer.world_size, metrics)

@@ -1,4 +1,5 @@
-"""The speed benchmark (src/bench/steps.py) with tiny sizes: its keys, and that its numbers add up.
+"""The speed benchmark (src/bench/steps.py and its measurement modules) with tiny sizes: its keys, and that
+its numbers add up.
 
 Correctness only; no timing is asserted (timings belong in docs/performance.md, not in tests).
 """
@@ -14,7 +15,10 @@ import numpy as np
 import pytest
 import torch
 
+from src.bench import config, limit, padding, startup
 from src.bench import steps as bench
+from src.bench import table as bench_table
+from src.bench.ratios import check_targets, ci_width, paired_ratio
 
 TINY_RUN = [
     "--summarizers",
@@ -128,7 +132,7 @@ def test_bench_numbers_are_consistent(tiny_results):
 @pytest.mark.slow
 def test_bench_table_names_every_summarizer_and_target(tiny_results, capsys):
     results, out = tiny_results
-    table = bench.format_table(results)
+    table = bench_table.format_table(results)
     for name in results["summarizers"]:
         assert name in table
     assert "avg_ch_over_lstm_hc" in table and "target <= 1.15" in table and "95% CI" in table
@@ -153,7 +157,7 @@ def test_padding_efficiency_of_two_length_groups():
     # 64 sentences of length 2 and 64 of length 10: bucketed batches of 64 are uniform (no padding);
     # random batches almost surely each hold a 10, so every slot row is 10 long.
     lengths = [2] * 64 + [10] * 64
-    out = bench.padding_efficiencies(_Data(lengths), batch_size=64)
+    out = padding.padding_efficiencies(_Data(lengths), batch_size=64)
     assert out["padding_efficiency_bucketed"] == 1.0
     assert out["padding_efficiency_random"] == pytest.approx((64 * 2 + 64 * 10) / (128 * 10))
 
@@ -162,11 +166,11 @@ def test_lstm_flops_count_padded_slots_forward_and_backward():
     batches = [{"input_ids": torch.zeros(2, 3)}, {"input_ids": torch.zeros(1, 5)}]
     hidden, inputs = 4, 3
     forward = 2 * 11 * 4 * hidden * (inputs + hidden)  # 11 padded slots, input and recurrent matmuls
-    assert bench.lstm_matmul_flops(batches, inputs, hidden) == 3 * forward
+    assert limit.lstm_matmul_flops(batches, inputs, hidden) == 3 * forward
 
 
 def test_targets_are_checked_at_their_bounds():
-    met = bench.check_targets(
+    met = check_targets(
         {
             "avg_ch_over_lstm_hc": 1.15,
             "lightning_over_plain": 1.0500001,
@@ -187,12 +191,12 @@ def test_a_paired_ratio_is_the_median_with_the_t_interval_of_the_mean():
     from scipy import stats
 
     ratios = np.array([1.10, 1.20, 1.15, 1.12])
-    out = bench.paired_ratio(list(ratios * 2.0), [2.0] * 4)
+    out = paired_ratio(list(ratios * 2.0), [2.0] * 4)
     assert out["ratio"] == pytest.approx(1.135) and out["pairs"] == 4
     half = stats.t.ppf(0.975, 3) * ratios.std(ddof=1) / 2
     assert out["ci95"] == pytest.approx([ratios.mean() - half, ratios.mean() + half])
-    assert bench.ci_width(out) == pytest.approx(2 * half)
-    assert bench.paired_ratio([3.0], [2.0]) == {"ratio": 1.5, "ci95": None, "pairs": 1}
+    assert ci_width(out) == pytest.approx(2 * half)
+    assert paired_ratio([3.0], [2.0]) == {"ratio": 1.5, "ci95": None, "pairs": 1}
 
 
 def test_the_fma_peak_counts_lanes_units_cores_and_clock(monkeypatch):
@@ -259,7 +263,7 @@ def test_bad_arguments_fail_in_one_line(capsys):
 
 
 def test_json_values_are_finite_or_null():
-    cleaned = bench._finite({"a": float("nan"), "b": {"c": float("inf"), "d": 1.23456789}, "e": "x"})
+    cleaned = bench_table.finite({"a": float("nan"), "b": {"c": float("inf"), "d": 1.23456789}, "e": "x"})
     assert cleaned == {"a": None, "b": {"c": None, "d": 1.23457}, "e": "x"}
     assert not any(isinstance(v, float) and not math.isfinite(v) for v in cleaned.values())
 
@@ -280,10 +284,10 @@ def test_train_startup_is_measured_at_the_first_training_step(tmp_path):
             "data.source.n_test=40",
         ]
     )
-    args.data, _ = bench.data_overrides(args.data_dir)
-    out = bench.measure_startup(args, torch.device("cpu"), tmp_path)
+    args.data, _ = config.data_overrides(args.data_dir)
+    out = startup.measure_startup(args, torch.device("cpu"), tmp_path)
     assert (tmp_path / "first_step.txt").is_file()
     assert 0 < out["train_startup_s"] < 600
     assert 0 < out["import_s"] < 600
     assert not (tmp_path / "startup" / "results.json").exists()  # it stopped before finishing
-    assert os.environ.get(bench._START_TIME) is None  # the parent's environment is untouched
+    assert os.environ.get(startup._START_TIME) is None  # the parent's environment is untouched

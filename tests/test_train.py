@@ -56,6 +56,10 @@ def test_one_run_writes_results_checkpoints_and_metrics(tmp_path):
     # and in the job's log file
     assert (proc.stdout + proc.stderr).count("`Trainer.fit` stopped") == 1, proc.stdout[-3000:]
     assert "`Trainer.fit` stopped" in (out / "train.log").read_text()
+    # a quiet, honest console: no advertisement, no "weights_only ... defaulting to False" (the
+    # first last.ckpt is a full checkpoint on purpose; every checkpoint is loaded as data only)
+    for text in (proc.stdout + proc.stderr, (out / "train.log").read_text()):
+        assert "litlogger" not in text and "weights_only" not in text, text[-3000:]
     with open(out / "csv" / "metrics.csv") as f:
         columns = next(csv.reader(f))
     for name in ("train/loss", "val/loss", "val/acc", "val/acc_best", "test/acc", "test/f1"):
@@ -82,3 +86,30 @@ def test_bad_setting_fails_before_training_in_one_line(tmp_path, override, messa
     assert len(errors) == 1 and message in errors[0], proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "checkpoints").exists()
+
+
+def test_lightnings_advertising_line_is_dropped_and_its_other_messages_kept():
+    import logging
+
+    from lightning import Trainer
+
+    from src.utils.cli import log_lightning_through_root
+
+    class Keep(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.INFO)
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    log_lightning_through_root()
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    keep = Keep()
+    rank_zero.addHandler(keep)
+    try:
+        Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    finally:
+        rank_zero.removeHandler(keep)
+    assert any("GPU available" in m for m in keep.messages), keep.messages  # Lightning still speaks
+    assert not any("litlogger" in m for m in keep.messages), keep.messages

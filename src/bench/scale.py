@@ -141,7 +141,7 @@ def child_prepare(csv_path: str, cache_dir: str, workdir: str) -> None:
     """Set up ``data=files data.train_file=<csv>`` and print one JSON line about it."""
     import hydra
 
-    from src.bench.steps import compose
+    from src.bench.config import compose
 
     cfg = compose(data_overrides(csv_path, cache_dir), Path(workdir))
     datamodule = hydra.utils.instantiate(cfg.data)
@@ -167,7 +167,8 @@ def lstm_h_training(csv_path: str, cache_dir: str, workdir: str, threads: int):
     import hydra
     import torch
 
-    from src.bench.steps import build_model, compose, make_step
+    from src.bench.config import compose
+    from src.bench.timing import build_model, make_step
     from src.utils.cpu import configure_cpu
 
     configure_cpu({"threads": threads})  # as the training script's processes
@@ -232,7 +233,7 @@ def child_loader_epoch(csv_path: str, cache_dir: str, workdir: str, sample: str)
     every = max(1, len(loader) // int(sample))
     kept, load_seconds, step_seconds = {}, [], []
     epoch_start = last = time.perf_counter()
-    for index, batch in enumerate(loader):  # as Lightning's loop and src.bench.steps.plain_epoch fetch it
+    for index, batch in enumerate(loader):  # as Lightning's loop and src.bench.lightning_loop.plain_epoch fetch it
         loaded = time.perf_counter()
         step(batch)
         stepped = time.perf_counter()

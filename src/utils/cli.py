@@ -100,16 +100,28 @@ def hydra_entry(main: Callable[[], Any]) -> None:
         sys.exit(2)
 
 
+class _DropLightningTip(logging.Filter):
+    """Lightning logs an advertisement for its cloud logger (litlogger) each time a ``Trainer`` is
+    built, with no setting to turn it off; that one line goes, every other message stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().lstrip("💡 ").startswith("Tip: For seamless cloud logging")
+
+
 def log_lightning_through_root() -> None:
     """``import lightning`` gives the ``lightning`` logger a console handler of its own, so under
     Hydra, whose handlers sit on the root logger, each Lightning message was printed twice (and
-    only the root's copy reached the job's log file). Drop that handler when the root has its own."""
+    only the root's copy reached the job's log file). Drop that handler when the root has its own,
+    and Lightning's advertising line (``_DropLightningTip``)."""
     import lightning  # noqa: F401  (adds the handler)
 
     if logging.getLogger().hasHandlers():
         own = logging.getLogger("lightning")
         for handler in list(own.handlers):
             own.removeHandler(handler)
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")  # where rank_zero_info logs
+    if not any(isinstance(f, _DropLightningTip) for f in rank_zero.filters):
+        rank_zero.addFilter(_DropLightningTip())
 
 
 def _is_config(value: Any) -> bool:
