@@ -46,6 +46,8 @@ TINY_RUN = [
     "--device",
     "cpu",
     "--skip-startup",
+    "--bf16-ratio",  # on any CPU (emulated bf16 where it is not native), so the keys are the same everywhere
+    "on",
     # Hydra overrides: the built-in dataset, small
     "data.source.n_train=120",
     "data.source.n_validation=40",
@@ -72,8 +74,19 @@ def test_bench_writes_every_key_of_the_issue(tiny_results):
     results, _ = tiny_results
     assert set(results["summarizers"]) == {"mean", "lstm_hc", "avg_ch"}
     for name, row in results["summarizers"].items():
-        assert set(row) == {"step_ms", "tokens_per_s", "optimizer_ms", "optimizer_share"}, name
+        assert set(row) == {
+            "step_ms",
+            "tokens_per_s",
+            "optimizer_ms",
+            "optimizer_share",
+            "bf16_step_ms",
+            "bf16_over_fp32",
+            "bf16_over_fp32_ci95",
+        }, name
         assert row["step_ms"] > 0 and row["tokens_per_s"] > 0 and 0 < row["optimizer_ms"]
+        assert row["bf16_over_fp32"] == results["bf16_over_fp32"][name] > 0
+    # the machine a figure came from: its CPU model and whether it multiplies bf16 natively
+    assert results["cpu"]["model"] and isinstance(results["cpu"]["bf16_flags"], list)
     for key in (
         "avg_ch_over_lstm_hc",
         "lightning_over_plain",
@@ -291,3 +304,12 @@ def test_train_startup_is_measured_at_the_first_training_step(tmp_path):
     assert 0 < out["import_s"] < 600
     assert not (tmp_path / "startup" / "results.json").exists()  # it stopped before finishing
     assert os.environ.get(startup._START_TIME) is None  # the parent's environment is untouched
+
+
+def test_bf16_without_native_support_is_refused_in_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(bench, "resolve_precision", lambda *a, **k: "32-true")  # a CPU without avx512_bf16/AMX
+    with pytest.raises(SystemExit) as stop:
+        bench.main([*TINY_RUN, "--precision", "bf16"])
+    assert stop.value.code != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no native bf16" in err[0], err

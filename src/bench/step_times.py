@@ -1,6 +1,7 @@
 """Per-summarizer step times and the ratios between them (``summarizers.<name>.*``,
-``avg_ch_over_lstm_hc``): every summarizer's full model on the same training batches, the models
-taking turns round by round so that drift on a shared machine hits all of them alike."""
+``avg_ch_over_lstm_hc``, ``bf16_over_fp32``): every summarizer's full model on the same training
+batches, the models (and, with ``--bf16-ratio``, each model's bf16-autocast step) taking turns round
+by round so that drift on a shared machine hits all of them alike."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from src.bench.ratios import ci_width, paired_ratio
 from src.bench.timing import build_model, make_step, timed_round, to_device
 
 RATIO_PAIRS = {"avg_ch_over_lstm_hc": ("avg_ch", "lstm_hc")}
+BF16 = "@bf16"  # suffix of a summarizer's bf16-autocast step among the turns (``bf16_over_fp32``)
 
 
 def training_batches(datamodule, count: int, device) -> list[dict]:
@@ -79,6 +81,8 @@ def measure_summarizers(args, datamodule, device, workdir: Path) -> tuple[dict, 
         model, optimizer = build_model(cfg, datamodule, device)
         clip = cfg.trainer.get("gradient_clip_val")
         steps[name] = make_step(model, optimizer, clip, device, args.precision)
+        if args.bf16_ratio:  # the same model's step under bf16 autocast, in the same rounds
+            steps[name + BF16] = make_step(model, optimizer, clip, device, "bf16")
         models[name], cfgs[name] = (model, optimizer, clip), cfg
     seconds = take_turns(steps, batches, device, args.warmup, args.rounds)
     ratios = {
@@ -89,7 +93,13 @@ def measure_summarizers(args, datamodule, device, workdir: Path) -> tuple[dict, 
     rows = {
         name: summarizer_row(values, models[name], batches, device, args.precision, tokens)
         for name, values in seconds.items()
+        if not name.endswith(BF16)
     }
+    for name in rows if args.bf16_ratio else ():
+        pairs = len(seconds[name + BF16])  # the fp32 step may have had extra turns for RATIO_PAIRS
+        ratio = paired_ratio(seconds[name + BF16], seconds[name][:pairs])
+        rows[name].update(bf16_step_ms=1e3 * statistics.median(seconds[name + BF16]) / len(batches))
+        rows[name].update(bf16_over_fp32=ratio["ratio"], bf16_over_fp32_ci95=ratio["ci95"])
     return rows, cfgs, batches, ratios
 
 
@@ -105,4 +115,6 @@ def summarizer_results(rows: dict, batches: list[dict], ratios: dict, rounds: in
     }
     for key, ratio in ratios.items():
         out.update({key: ratio["ratio"], f"{key}_ci95": ratio["ci95"], f"{key}_pairs": ratio["pairs"]})
+    if any("bf16_over_fp32" in row for row in rows.values()):
+        out["bf16_over_fp32"] = {k: v["bf16_over_fp32"] for k, v in rows.items()}
     return out

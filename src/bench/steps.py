@@ -69,6 +69,7 @@ from src.bench.table import finite, format_table
 from src.bench.timing import device_name, say
 from src.summarizers.base import ConfigError
 from src.utils.cli import user_errors
+from src.utils.precision import cpu_flags, cpu_model, native_bf16_flags, resolve_precision
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -87,6 +88,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=["32", "bf16"],
         default="32",
         help="bf16: bf16 autocast (trainer.precision=bf16-mixed for Lightning)",
+    )
+    parser.add_argument(
+        "--bf16-ratio",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="time each summarizer's step under bf16 autocast too, in the same rounds (bf16_over_fp32); "
+        "auto: where the hardware has native bf16 (CPU flags avx512_bf16/amx_bf16, or a CUDA GPU with bf16)",
     )
     parser.add_argument("--out", default="bench.json", help="where to write the results (JSON)")
     parser.add_argument(
@@ -151,8 +159,11 @@ def run(args: argparse.Namespace) -> dict:
 
     configure_cpu({"threads": args.threads})  # as the training script's processes
     device = resolve_device(args.device)
-    if args.precision == "bf16" and device.type != "cuda":
-        raise ConfigError("--precision bf16 needs a CUDA device (oneDNN's CPU LSTM has no bf16 kernel on most CPUs)")
+    native_bf16 = resolve_precision("auto", "gpu" if device.type == "cuda" else "cpu") == "bf16-mixed"
+    if args.precision == "bf16" and not native_bf16:
+        raise ConfigError(f"--precision bf16: {device_name(device)} has no native bf16 (it would be emulated, slower)")
+    wanted = args.bf16_ratio == "on" or (args.bf16_ratio == "auto" and native_bf16)
+    args.bf16_ratio = args.precision == "32" and wanted
     if device.type == "cuda":
         if device.index is None:  # "cuda" alone: the current device (set_device needs an index)
             device = torch.device("cuda", torch.cuda.current_device())
@@ -177,6 +188,12 @@ def run(args: argparse.Namespace) -> dict:
             "device": device_name(device),
             "torch": torch.__version__,
             "precision": args.precision,
+            "cpu": {
+                "model": cpu_model(),
+                "bf16_flags": native_bf16_flags(),
+                "amx_flags": sorted(flag for flag in cpu_flags() if flag.startswith("amx")),
+                "cores": os.cpu_count(),
+            },
             "data": f"{datamodule.name} from {data_name}",
             "batch_size": args.batch_size,
             "embedding_dim": args.embedding_dim,

@@ -17,17 +17,23 @@ def finite(value):
 
 
 def format_table(results: dict) -> str:
+    cpu = results.get("cpu") or {}
+    bf16 = "bf16_over_fp32" in results
     lines = [
         f"device: {results['device']}   torch {results['torch']}   precision {results['precision']}",
+        f"cpu: {cpu.get('model')}, {cpu.get('cores')} cores, native bf16: "
+        f"{', '.join(cpu.get('bf16_flags') or []) or 'no'}, AMX: {', '.join(cpu.get('amx_flags') or []) or 'no'}",
         f"data: {results['data']}, {results['timed_batches']} training batches of {results['batch_size']} "
         f"(mean padded length {results['mean_padded_length']:.1f}), median of {results['rounds']} rounds",
         "",
-        f"{'summarizer':<12}{'step_ms':>10}{'tokens_per_s':>14}{'optimizer_ms':>14}{'share':>8}",
+        f"{'summarizer':<12}{'step_ms':>10}{'tokens_per_s':>14}{'optimizer_ms':>14}{'share':>8}"
+        + (f"{'bf16_ms':>10}{'bf16/fp32':>11}" if bf16 else ""),
     ]
     for name, row in results["summarizers"].items():
         lines.append(
             f"{name:<12}{row['step_ms']:>10.1f}{row['tokens_per_s']:>14.0f}"
             f"{row['optimizer_ms']:>14.1f}{100 * row['optimizer_share']:>7.0f}%"
+            + (f"{row['bf16_step_ms']:>10.1f}{row['bf16_over_fp32']:>11.3f}" if bf16 else "")
         )
     lines.append("")
     targets = results.get("targets_met", {})
