@@ -19,9 +19,10 @@ summarizers x datasets with published anchors beneath, ranks and a Friedman/Neme
 datasets (``ranks.png``), ``accuracy_heatmap.png``, then each dataset's own report (``benchmark*``).
 
 Modules: ``loading`` (job dirs), ``stats`` (intervals, paired tests, length buckets), ``plots``,
-``tables`` (markdown), ``writer`` (``write_report``), ``wandb_log``, ``callback`` (the Hydra
-callback), ``cli`` (``python -m src.report``); ``benchmark`` (the matrix), ``ranking`` (rank tests
-across datasets), ``anchors`` (+ ``anchors.csv``), ``benchmark_plots``, ``benchmark_report``.
+``tables`` (markdown), ``sections`` (one dataset's sections, shared by both reports), ``writer``
+(``write_report``), ``wandb_log``, ``callback`` (the Hydra callback), ``cli`` (``python -m
+src.report``); ``benchmark`` (the matrix), ``ranking`` (rank tests across datasets), ``anchors``
+(+ ``anchors.csv``), ``benchmark_plots``, ``benchmark_report``.
 """
 
 from src.report.benchmark import build_benchmark, is_benchmark

@@ -14,6 +14,7 @@ from src.report.anchors import anchors_for
 from src.report.benchmark import DATASET, Benchmark, build_benchmark, matrix_frame
 from src.report.benchmark_plots import plot_accuracy_heatmap, plot_rank_diagram
 from src.report.ranking import RULE_OF_THUMB_DATASETS
+from src.report.sections import dataset_sections, job_counts, seeds_text
 from src.report.stats import BOOTSTRAP_RESAMPLES, CONFIDENCE
 from src.report.tables import _num, _pct, _table
 
@@ -145,8 +146,6 @@ def ranking_lines(bench: Benchmark, plots: bool) -> list[str]:
 
 def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.DataFrame, plots: bool = True) -> list[str]:
     """Everything of report.md after its title, for a sweep over several datasets."""
-    from src.report.writer import dataset_sections, job_counts, seeds_text
-
     bench = build_benchmark(jobs, predictions)
     ok = jobs[jobs["status"] == "ok"]
     seeds = seeds_text(ok)
