@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from src.report.benchmark import Benchmark
+from src.report.metrics import LABELS
 from src.report.plots import _save
 
 
@@ -48,11 +49,11 @@ def plot_rank_diagram(bench: Benchmark, path: Path) -> None:
 
 def plot_accuracy_heatmap(bench: Benchmark, path: Path) -> None:
     """Summarizers x datasets; colour and number: the cell's gap to the column's best, in
-    percentage points (0 = best), with the cell's accuracy beneath."""
+    percentage points of the dataset's metric (0 = best), with the cell's score beneath."""
     import matplotlib.pyplot as plt
     from matplotlib import colors
 
-    accuracy = bench.accuracy * 100
+    accuracy = bench.score * 100
     gap = accuracy - accuracy.max(axis=0)
     values = gap.to_numpy(dtype=float)
     lowest = float(np.nanmin(values)) if np.isfinite(values).any() else 0.0
@@ -81,12 +82,12 @@ def plot_accuracy_heatmap(bench: Benchmark, path: Path) -> None:
                 fontweight="bold" if bench.best.iloc[i, j] else "normal",
             )
             ax.text(j, i + 0.22, f"({accuracy.iloc[i, j]:.1f}%)", ha="center", va="center", fontsize=7.5, color=color)
-    ax.set_xticks(range(cols), bench.datasets)
+    ax.set_xticks(range(cols), [f"{d}\n({LABELS[bench.metrics[d]]})" for d in bench.datasets])
     ax.set_yticks(range(rows), bench.variants)
     ax.set_xlabel("dataset")
     ax.set_ylabel("summarizer")
     ax.set_title(
-        "Test accuracy: gap to each dataset's best (pp)\n"
+        "Test score in each dataset's metric: gap to its best (pp)\n"
         f"* significantly below the best (p < {bench.alpha}); mean over {bench.replicates}",
         fontsize=10,
     )

@@ -13,6 +13,7 @@ import pandas as pd
 from src.report.anchors import anchors_for
 from src.report.benchmark import DATASET, Benchmark, build_benchmark, matrix_frame
 from src.report.benchmark_plots import plot_accuracy_heatmap, plot_rank_diagram
+from src.report.metrics import LABELS, MAJORITY_FROM_TEST
 from src.report.ranking import RULE_OF_THUMB_DATASETS
 from src.report.sections import dataset_sections, job_counts, seeds_text
 from src.report.stats import BOOTSTRAP_RESAMPLES, CONFIDENCE
@@ -27,7 +28,7 @@ def dataset_suffix(dataset: str) -> str:
 
 
 def _cell(bench: Benchmark, variant: str, dataset: str, full_runs: int) -> str:
-    acc = bench.accuracy.loc[variant, dataset]
+    acc = bench.score.loc[variant, dataset]
     if pd.isna(acc):
         return "–"
     text = _pct(acc, bench.ci.loc[variant, dataset])
@@ -42,23 +43,34 @@ def _cell(bench: Benchmark, variant: str, dataset: str, full_runs: int) -> str:
 
 
 def matrix_table(bench: Benchmark) -> str:
+    """Summarizers x datasets in each dataset's metric (named in the header), then the row of the
+    majority-class scores, never ranked."""
     full_runs = int(bench.runs.to_numpy().max()) if bench.runs.size else 0
     partial = len(bench.ranked_datasets) < len(bench.datasets)
+    one_metric = len(set(bench.metrics.values())) == 1
     header = [
         "summarizer",
-        *[f"{d} %" for d in bench.datasets],
-        "mean %" + (" (ranked sets)" if partial else ""),
+        *[f"{d} {LABELS[bench.metrics[d]]} %" for d in bench.datasets],
+        ("mean %" if one_metric else "mean of the sets' metrics %") + (" (ranked sets)" if partial else ""),
         "avg rank" + (" (ranked sets)" if partial else ""),
     ]
     rows = [
         [
             v,
             *[_cell(bench, v, d, full_runs) for d in bench.datasets],
-            _pct(bench.mean_accuracy.get(v)),
+            _pct(bench.mean_score.get(v)),
             _num(bench.average_rank.get(v), 2),
         ]
         for v in bench.variants
     ]
+    if bench.majority:
+        cells = [
+            _pct(bench.majority[d]["score"]) + (" †" if bench.majority[d]["source"] == MAJORITY_FROM_TEST else "")
+            if d in bench.majority
+            else "–"
+            for d in bench.datasets
+        ]
+        rows.append(["*majority class*", *cells, "", ""])
     return _table(header, rows)
 
 
@@ -166,10 +178,12 @@ def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.Data
 
     replicates = bench.replicates
     lines += [
-        "## Test accuracy across datasets",
+        "## Test scores across datasets",
         "",
         matrix_table(bench),
-        f"Each cell: mean test accuracy over {replicates} ± half-width of the {CONFIDENCE:.0%} t-interval "
+        "Each dataset is judged by its own metric (in its column's header: accuracy unless its data config "
+        "names macro-F1 or MCC), and the ranks, tests, bold and marks below use it. "
+        f"Each cell: mean test score over {replicates} ± half-width of the {CONFIDENCE:.0%} t-interval "
         + (
             "(none with one), each fold's held-out part as its test set; the (seed, fold) pairs are the "
             "replicates (folds share training data, so tests over them are optimistic: Nadeau & Bengio 2003)"
@@ -180,7 +194,10 @@ def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.Data
         f"paired over {replicates} by a paired t-test when both have ≥ 2 in common, else by a paired "
         f"bootstrap over test examples ({BOOTSTRAP_RESAMPLES:,} resamples); no correction for multiple "
         'comparisons. "(n of m)": a cell with fewer successful runs than the others. *mean %*: mean of the '
-        "cells over the ranked datasets; *avg rank*: mean rank over them (1 = best, ties averaged).",
+        "cells over the ranked datasets; *avg rank*: mean rank over them (1 = best, ties averaged). "
+        "*Majority class*: the score of always answering the train split's most frequent class on the test "
+        "split, for orientation (never ranked); † where the runs did not record it and it is the test split's "
+        "most frequent class instead, from predictions.csv (an upper bound).",
         "",
     ]
     anchors = anchors_table(bench)
@@ -221,5 +238,6 @@ def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.Data
             suffix=dataset_suffix(dataset),
             replicates=replicates,
             dataset=dataset,
+            majority=bench.majority.get(dataset),
         )
     return lines

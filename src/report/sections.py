@@ -11,6 +11,7 @@ import pandas as pd
 
 from src.report.loading import load_val_curves
 from src.report.memory import memory_section
+from src.report.metrics import DEFAULT_METRIC, LABELS, MAJORITY_FROM_TRAIN
 from src.report.plots import plot_accuracy, plot_efficiency, plot_length_buckets, plot_val_curves
 from src.report.stats import ALPHA, BOOTSTRAP_RESAMPLES, CONFIDENCE, length_buckets
 from src.report.tables import _num, buckets_table, jobs_table, summary_table
@@ -26,24 +27,33 @@ def dataset_sections(
     suffix: str = "",
     replicates: str = "seeds",
     dataset: str | None = None,
+    majority: dict | None = None,
 ) -> list[str]:
-    """The report of one dataset's jobs: the summary table, accuracy by length, validation curves,
-    size and speed, the jobs. Plots are named ``<plot><suffix>.png`` (``accuracy.png`` for a
-    single-dataset sweep, ``accuracy_mr.png`` for MR in a benchmark)."""
+    """The report of one dataset's jobs: the summary table (with the majority-class row when known),
+    accuracy by length, validation curves, size and speed, the jobs. Plots are named
+    ``<plot><suffix>.png`` (``accuracy.png`` for a single-dataset sweep, ``accuracy_mr.png`` for MR in
+    a benchmark)."""
     variants = summary["variant"].tolist()
     buckets = length_buckets(predictions)
     runs = "seeds" if replicates == "seeds" else f"{replicates} (each a replicate)"
+    metric = summary["metric"].iloc[0] if "metric" in summary else DEFAULT_METRIC
+    judged = (
+        "accuracy"
+        if metric == DEFAULT_METRIC
+        else f"{LABELS[metric]} (this dataset's metric, first column; the ranking, bold and Δ use it)"
+    )
     lines = [
-        f"{level} Test accuracy",
+        f"{level} Test {LABELS[metric]}" if metric != DEFAULT_METRIC else f"{level} Test accuracy",
         "",
-        summary_table(summary, runs_header="seeds" if replicates == "seeds" else "seed×fold runs"),
-        f"Mean over {runs} ± half-width of the {CONFIDENCE:.0%} t-interval (none with one seed). "
-        "*Order sensitivity*: test accuracy minus accuracy on the same test set with each "
-        "sentence's words shuffled (fixed seed), in percentage points. *Δ vs best*: accuracy "
-        f"difference to the best summarizer (bold), paired over {replicates} (paired t-test) when both "
-        f"have ≥ 2 common {replicates}, else over test examples (paired bootstrap, "
-        f"{BOOTSTRAP_RESAMPLES:,} resamples); **\\*** marks p < {ALPHA} (no correction for "
-        f"multiple comparisons). train s and tokens/s are per job, averaged over {replicates}.",
+        summary_table(summary, runs_header="seeds" if replicates == "seeds" else "seed×fold runs", majority=majority),
+        f"Judged by {judged}. Mean over {runs} ± half-width of the {CONFIDENCE:.0%} t-interval (none with one "
+        "seed). *Order sensitivity*: test accuracy minus accuracy on the same test set with each "
+        "sentence's words shuffled (fixed seed), in percentage points. *Δ vs best*: difference to the best "
+        f"summarizer (bold), paired over {replicates} (paired t-test) when both have ≥ 2 common {replicates}, "
+        "else over test examples (paired bootstrap, "
+        f"{BOOTSTRAP_RESAMPLES:,} resamples; accuracy only); **\\*** marks p < {ALPHA} (no correction for "
+        f"multiple comparisons). train s and tokens/s are per job, averaged over {replicates}."
+        + (f" {majority_note(majority)}" if majority else ""),
         "",
     ]
     if plots:
@@ -71,6 +81,16 @@ def dataset_sections(
         lines += [f"{level} Accuracy against size and speed", "", f"![efficiency](efficiency{suffix}.png)", ""]
     lines += [f"{level} Jobs", "", jobs_table(jobs)]
     return lines
+
+
+def majority_note(majority: dict) -> str:
+    """What the majority-class row is, and where its number comes from."""
+    if majority["source"] == MAJORITY_FROM_TRAIN:
+        return "*Majority class*: always answering the train split's most frequent class, scored on the test split."
+    return (
+        "*Majority class* †: always answering the test split's most frequent class (the runs did not record the "
+        "train split's), from predictions.csv: an upper bound of the train-majority score."
+    )
 
 
 def job_counts(jobs: pd.DataFrame) -> str:

@@ -9,6 +9,7 @@ import pandas as pd
 from src.report.benchmark import is_benchmark, replicates_label
 from src.report.benchmark_report import benchmark_sections
 from src.report.loading import load_jobs, load_predictions
+from src.report.metrics import add_scores, majority_row
 from src.report.sections import dataset_sections, failed_jobs_section, job_counts, seeds_text
 from src.report.stats import summarize
 
@@ -26,6 +27,7 @@ def write_report(sweep_dir: str | Path, plots: bool = True) -> str:
     for column in ("status", "error", "seed"):
         if column not in jobs:
             jobs[column] = None
+    jobs = add_scores(jobs)
     jobs.to_csv(sweep_dir / "results.csv", index=False)
     predictions = load_predictions(sweep_dir, jobs)
     several_datasets = is_benchmark(jobs)
@@ -41,7 +43,10 @@ def write_report(sweep_dir: str | Path, plots: bool = True) -> str:
         ]
         if not summary.empty:
             summary.to_csv(sweep_dir / "summary.csv", index=False)
-            lines += dataset_sections(sweep_dir, jobs, predictions, summary, plots, replicates=replicates_label(jobs))
+            majority = majority_row(jobs, predictions, summary["metric"].iloc[0])
+            lines += dataset_sections(
+                sweep_dir, jobs, predictions, summary, plots, replicates=replicates_label(jobs), majority=majority
+            )
     optuna = sweep_dir / "optimization_results.yaml"
     if optuna.is_file():
         lines += ["## Optuna", "", "```yaml", optuna.read_text().strip(), "```", ""]
