@@ -45,6 +45,7 @@ class Benchmark:
     score: pd.DataFrame  # mean test score in that metric (accuracy: 0-1), NaN where no job succeeded
     ci: pd.DataFrame  # 95% t-interval half-widths
     runs: pd.DataFrame  # replicates behind each cell
+    train_seconds: pd.DataFrame  # mean training wall time per job (a baseline's: its chosen setting's fit)
     best: pd.DataFrame  # the column's best (ties included)
     p_vs_best: pd.DataFrame  # paired test against the column's best
     test_vs_best: pd.DataFrame  # which test gave that p
@@ -109,6 +110,7 @@ def build_benchmark(jobs: pd.DataFrame, predictions: pd.DataFrame, alpha: float 
         score=score,
         ci=cells("score_ci").astype(float),
         runs=cells("seeds", 0).astype(int),
+        train_seconds=cells("train_seconds").astype(float),
         best=best,
         p_vs_best=p_vs_best,
         test_vs_best=cells("test_vs_best", ""),
@@ -144,4 +146,5 @@ def matrix_frame(bench: Benchmark) -> pd.DataFrame:
         columns[f"{d}/p_vs_best"] = bench.p_vs_best[d].tolist()
     columns["mean_score"] = bench.mean_score.reindex(bench.variants).tolist()
     columns["average_rank"] = bench.average_rank.reindex(bench.variants).tolist()
+    columns["mean_train_seconds"] = bench.train_seconds.mean(axis=1).reindex(bench.variants).tolist()
     return pd.DataFrame(columns)

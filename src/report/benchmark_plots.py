@@ -8,8 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from src.report.benchmark import Benchmark
+from src.report.loading import is_baseline
 from src.report.metrics import LABELS
 from src.report.plots import _save
+
+GROUP_COLORS = {"summarizer": "#1f4e79", "n-gram baseline": "#c0504d"}  # the CD diagram's two groups
 
 
 def plot_rank_diagram(bench: Benchmark, path: Path) -> None:
@@ -24,6 +27,8 @@ def plot_rank_diagram(bench: Benchmark, path: Path) -> None:
     k = test.n_methods
     longest = max(len(str(v)) for v in test.average_ranks.index)
     fig, ax = plt.subplots(figsize=(6.0 + 0.15 * longest, 1.8 + 0.42 * k))
+    groups = {v: "n-gram baseline" if is_baseline(v) else "summarizer" for v in test.average_ranks.index}
+    hue = {"hue": groups, "color_palette": GROUP_COLORS} if "n-gram baseline" in groups.values() else {}
     sp.critical_difference_diagram(
         test.average_ranks,
         test.nemenyi,
@@ -33,13 +38,15 @@ def plot_rank_diagram(bench: Benchmark, path: Path) -> None:
         label_fmt_left="{label} ({rank:.2f})",
         label_fmt_right="({rank:.2f}) {label}",
         label_props={"fontsize": 10},
+        **hue,
     )
     ax.set_xlim(0.8, k + 0.2)  # the whole scale of ranks, 1 (best) to k, as in Demšar's Figure 1
     ax.set_xticks(range(1, k + 1))
     ax.tick_params(axis="x", labelsize=9)
     ax.set_title(
         f"Average rank over {test.n_datasets} datasets (1 = best; CD = Nemenyi critical difference)\n"
-        f"Friedman p = {test.p:.3g}; bars join summarizers not significantly different (α = {test.alpha})",
+        f"Friedman p = {test.p:.3g}; bars join summarizers not significantly different (α = {test.alpha})"
+        + ("\nred: n-gram baselines (python -m src.baseline)" if hue else ""),
         fontsize=10,
         pad=28,
     )
@@ -84,6 +91,9 @@ def plot_accuracy_heatmap(bench: Benchmark, path: Path) -> None:
             ax.text(j, i + 0.22, f"({accuracy.iloc[i, j]:.1f}%)", ha="center", va="center", fontsize=7.5, color=color)
     ax.set_xticks(range(cols), [f"{d}\n({LABELS[bench.metrics[d]]})" for d in bench.datasets])
     ax.set_yticks(range(rows), bench.variants)
+    baselines = [i for i, v in enumerate(bench.variants) if is_baseline(v)]
+    if baselines and len(baselines) < rows:  # the baselines' rows (last) apart from the summarizers'
+        ax.axhline(baselines[0] - 0.5, color="black", linewidth=2)
     ax.set_xlabel("dataset")
     ax.set_ylabel("summarizer")
     ax.set_title(

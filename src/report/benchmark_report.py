@@ -53,13 +53,16 @@ def matrix_table(bench: Benchmark) -> str:
         *[f"{d} {LABELS[bench.metrics[d]]} %" for d in bench.datasets],
         ("mean %" if one_metric else "mean of the sets' metrics %") + (" (ranked sets)" if partial else ""),
         "avg rank" + (" (ranked sets)" if partial else ""),
+        "train s",
     ]
+    train_seconds = bench.train_seconds.mean(axis=1)
     rows = [
         [
             v,
             *[_cell(bench, v, d, full_runs) for d in bench.datasets],
             _pct(bench.mean_score.get(v)),
             _num(bench.average_rank.get(v), 2),
+            _num(train_seconds.get(v), 1),
         ]
         for v in bench.variants
     ]
@@ -70,7 +73,7 @@ def matrix_table(bench: Benchmark) -> str:
             else "–"
             for d in bench.datasets
         ]
-        rows.append(["*majority class*", *cells, "", ""])
+        rows.append(["*majority class*", *cells, "", "", ""])
     return _table(header, rows)
 
 
@@ -194,7 +197,10 @@ def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.Data
         f"paired over {replicates} by a paired t-test when both have ≥ 2 in common, else by a paired "
         f"bootstrap over test examples ({BOOTSTRAP_RESAMPLES:,} resamples); no correction for multiple "
         'comparisons. "(n of m)": a cell with fewer successful runs than the others. *mean %*: mean of the '
-        "cells over the ranked datasets; *avg rank*: mean rank over them (1 = best, ties averaged). "
+        "cells over the ranked datasets; *avg rank*: mean rank over them (1 = best, ties averaged); *train s*: "
+        "training wall time per job, averaged over the datasets (a baseline's: the fit of its chosen setting). "
+        "Rows marked *(baseline)* are n-gram baselines (`python -m src.baseline`), ranked and tested beside the "
+        "summarizers. "
         "*Majority class*: the score of always answering the train split's most frequent class on the test "
         "split, for orientation (never ranked); † where the runs did not record it and it is the test split's "
         "most frequent class instead, from predictions.csv (an upper bound).",

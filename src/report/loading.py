@@ -9,6 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 FOLD_OVERRIDE = "data.fold"  # cross-validation folds are replicates, like seeds
+# An n-gram baseline's job (``python -m src.baseline``: results.json ``kind: baseline``) is ranked beside
+# the summarizers under its name with this mark, so every table, figure and CSV tells it apart.
+BASELINE_KIND, BASELINE_MARK = "baseline", " (baseline)"
+
+
+def is_baseline(variant: str) -> bool:
+    return str(variant).endswith(BASELINE_MARK)
 
 
 def job_order(path: Path) -> tuple[int, str]:
@@ -93,6 +100,9 @@ def load_jobs(sweep_dir: str | Path) -> pd.DataFrame:
     )
     for index in by_dataset:  # within one dataset, what tells its jobs apart (not the dataset's own overrides)
         jobs.loc[index, "variant"] = _variant_labels(jobs.loc[index])
+    if "kind" in jobs:
+        baseline = jobs["kind"] == BASELINE_KIND
+        jobs.loc[baseline, "variant"] = jobs.loc[baseline, "variant"] + BASELINE_MARK
     return jobs.drop(columns="_overrides")
 
 
@@ -105,9 +115,10 @@ def _short_value(value: str) -> str:
 
 
 def _variant_labels(jobs: pd.DataFrame) -> list[str]:
-    """Summarizer name, plus any override other than seed that varies between jobs."""
+    """Summarizer name, plus any override other than seed that varies between jobs (``baseline=``
+    names a baseline job's method, as ``summarizer=`` does a summarizer's)."""
     overrides = jobs["_overrides"].tolist()
-    keys = sorted({k for o in overrides for k in o} - {"seed", "summarizer", FOLD_OVERRIDE})
+    keys = sorted({k for o in overrides for k in o} - {"seed", "summarizer", "baseline", FOLD_OVERRIDE})
     varying = [k for k in keys if len({o.get(k) for o in overrides}) > 1]
     labels = []
     for summarizer, o in zip(jobs["summarizer"], overrides):

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from src.report.loading import is_baseline
 from src.report.metrics import DEFAULT_METRIC, add_scores, dataset_metric
 from src.summarizers.registry import summarizer_names
 
@@ -67,9 +68,11 @@ def paired_bootstrap(
 
 
 def _variant_order(variants: list[str]) -> list[str]:
+    """The registry's order, other summarizers after, the n-gram baselines last (a group of their own)."""
+
     def key(v: str):
         name = v.split(" ", 1)[0]
-        return (SUMMARIZER_ORDER.index(name) if name in SUMMARIZER_ORDER else len(SUMMARIZER_ORDER), v)
+        return (is_baseline(v), SUMMARIZER_ORDER.index(name) if name in SUMMARIZER_ORDER else len(SUMMARIZER_ORDER), v)
 
     return sorted(set(variants), key=key)
 
