@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from src.report.equivalence import MIN_DATASETS as EQUIVALENCE_MIN_DATASETS
+from src.report.equivalence import ROPE_POINTS, Equivalence, compare_pairs
 from src.report.metrics import add_scores, dataset_metric, majority_row
 from src.report.ranking import RankTest, rank_test, ranks_per_dataset, why_not_tested
 from src.report.stats import ALPHA, _variant_order, replicate_keys, summarize
@@ -58,11 +60,26 @@ class Benchmark:
     majority: dict[str, dict]  # per dataset, the majority-class score (``metrics.majority_row``), if known
     rank_test: RankTest | None = None
     not_tested: str | None = None  # why there is no Friedman test / diagram
+    equivalence: Equivalence | None = None  # the Bayesian comparison of every pair
+    no_equivalence: str | None = None  # why there is none
     alpha: float = ALPHA
     notes: list[str] = field(default_factory=list)
 
 
-def build_benchmark(jobs: pd.DataFrame, predictions: pd.DataFrame, alpha: float = ALPHA) -> Benchmark:
+def why_no_equivalence(n_datasets: int, n_methods: int) -> str | None:
+    if n_methods < 2:
+        return f"only {n_methods} method"
+    if n_datasets < EQUIVALENCE_MIN_DATASETS:
+        return (
+            f"only {n_datasets} dataset{'s' if n_datasets != 1 else ''} with a result for every method (the test "
+            f"needs at least {EQUIVALENCE_MIN_DATASETS}: with fewer its prior decides)"
+        )
+    return None
+
+
+def build_benchmark(
+    jobs: pd.DataFrame, predictions: pd.DataFrame, alpha: float = ALPHA, rope: float = ROPE_POINTS
+) -> Benchmark:
     datasets = datasets_of(jobs)
     if "score" not in jobs:
         jobs = add_scores(jobs)
@@ -102,6 +119,7 @@ def build_benchmark(jobs: pd.DataFrame, predictions: pd.DataFrame, alpha: float 
     ranks = ranks_per_dataset(score[ranked])
     nothing_ranked = pd.Series(float("nan"), index=variants)
     not_tested = why_not_tested(len(ranked), len(variants))
+    no_equivalence = why_no_equivalence(len(ranked), len(variants))
     return Benchmark(
         datasets=datasets,
         variants=variants,
@@ -123,6 +141,8 @@ def build_benchmark(jobs: pd.DataFrame, predictions: pd.DataFrame, alpha: float 
         majority=majority,
         rank_test=None if not_tested else rank_test(score[ranked], alpha=alpha),
         not_tested=not_tested,
+        equivalence=None if no_equivalence else compare_pairs(score[ranked], rope=rope),
+        no_equivalence=no_equivalence,
         alpha=alpha,
         notes=notes,
     )

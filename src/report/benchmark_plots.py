@@ -1,5 +1,6 @@
 """The cross-dataset figures: ``ranks.png`` (critical-difference diagram of the average ranks,
-drawn by scikit-posthocs) and ``accuracy_heatmap.png`` (each cell's gap to its dataset's best)."""
+drawn by scikit-posthocs), ``accuracy_heatmap.png`` (each cell's gap to its dataset's best) and
+``equivalence.png`` (the Bayesian comparison's probabilities, ``equivalence``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from src.report.benchmark import Benchmark
+from src.report.equivalence import THRESHOLD, Equivalence, probability_matrices
 from src.report.loading import is_baseline
 from src.report.metrics import LABELS
 from src.report.plots import _save
@@ -103,4 +105,48 @@ def plot_accuracy_heatmap(bench: Benchmark, path: Path) -> None:
     )
     bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03)
     bar.set_label("gap to the best (pp)")
+    _save(fig, path)
+
+
+def plot_equivalence(result: Equivalence, path: Path, threshold: float = THRESHOLD) -> None:
+    """Two panels over methods x methods: P(row better than column by more than the rope), and
+    P(row and column practically equivalent); each pair's three probabilities are its two cells on
+    the left and its cell on the right. Cells above ``threshold`` are framed."""
+    import matplotlib.pyplot as plt
+
+    better, same = probability_matrices(result)
+    k = len(better)
+    side = 2.2 + 0.55 * k
+    fig, axes = plt.subplots(1, 2, figsize=(2 * side + 1.5, side + 0.6))
+    panels = [
+        (axes[0], better, "Blues", f"P(row better than column by > {result.rope:g} pp)"),
+        (axes[1], same, "Greens", f"P(row ≈ column: within ±{result.rope:g} pp)"),
+    ]
+    for ax, matrix, cmap, title in panels:
+        values = matrix.to_numpy(dtype=float)
+        image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1)
+        for i in range(k):
+            for j in range(k):
+                if np.isnan(values[i, j]):
+                    continue
+                ax.text(
+                    j,
+                    i,
+                    f"{values[i, j]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7 if k > 8 else 9,
+                    color="white" if values[i, j] > 0.6 else "black",
+                )
+                if values[i, j] > threshold:
+                    ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.8))
+        ax.set_xticks(range(k), matrix.columns, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(k), matrix.index, fontsize=8)
+        ax.set_title(title, fontsize=10)
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
+    fig.suptitle(
+        f"Bayesian signed-rank test over {result.n_datasets} datasets (baycomp; each dataset's mean score in its "
+        f"metric)\nframed: probability > {threshold}",
+        fontsize=10,
+    )
     _save(fig, path)

@@ -1,7 +1,8 @@
 """The report of a sweep over several datasets: the matrix (summarizers x datasets) with published
-anchors beneath, the rank test across datasets with ``ranks.png``, ``accuracy_heatmap.png``, then
-each dataset's own single-dataset report. Writes ``summary.csv`` (one row per summarizer and
-dataset) and ``matrix.csv``."""
+anchors beneath, the rank test across datasets with ``ranks.png``, the Bayesian comparison with
+``equivalence.png``, ``accuracy_heatmap.png``, then each dataset's own single-dataset report.
+Writes ``summary.csv`` (one row per summarizer and dataset), ``matrix.csv`` and
+``equivalence.csv``."""
 
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ import pandas as pd
 
 from src.report.anchors import anchors_for
 from src.report.benchmark import DATASET, Benchmark, build_benchmark, matrix_frame
-from src.report.benchmark_plots import plot_accuracy_heatmap, plot_rank_diagram
+from src.report.benchmark_plots import plot_accuracy_heatmap, plot_equivalence, plot_rank_diagram
+from src.report.equivalence import ROPE_POINTS, THRESHOLD, equivalence_table, sentences
 from src.report.metrics import LABELS, MAJORITY_FROM_TEST
 from src.report.ranking import RULE_OF_THUMB_DATASETS
 from src.report.sections import dataset_sections, job_counts, seeds_text
 from src.report.stats import BOOTSTRAP_RESAMPLES, CONFIDENCE
 from src.report.tables import _num, _pct, _table
 
-BENCHMARK_PLOTS = ("ranks.png", "accuracy_heatmap.png")
+BENCHMARK_PLOTS = ("ranks.png", "accuracy_heatmap.png", "equivalence.png")
 
 
 def dataset_suffix(dataset: str) -> str:
@@ -159,9 +161,33 @@ def ranking_lines(bench: Benchmark, plots: bool) -> list[str]:
     return lines
 
 
-def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.DataFrame, plots: bool = True) -> list[str]:
+def equivalence_lines(bench: Benchmark, plots: bool) -> list[str]:
+    """The Bayesian comparison: the plain answer, then every pair's three probabilities."""
+    lines = ["## Practical equivalence (Bayesian signed-rank test)", ""]
+    result = bench.equivalence
+    if result is None:
+        return [*lines, f"No Bayesian comparison: {bench.no_equivalence}.", ""]
+    lines += [
+        f"For each pair A, B: the posterior probability that A is better by more than the region of practical "
+        f"equivalence (rope ±{result.rope:g} point of each dataset's metric), that the two are within it, and "
+        f"that B is better, from baycomp's Bayesian signed-rank test (Benavoli et al. 2014) on each method's "
+        f"mean score on the {result.n_datasets} ranked datasets ({result.samples:,} posterior samples, seed "
+        f"{result.seed}; `python -m src.report DIR --rope POINTS` sets the rope). A verdict needs a "
+        f"probability above {THRESHOLD}.",
+        "",
+        *[f"- {s}" for s in sentences(result)],
+        "",
+    ]
+    if plots:
+        lines += ["![pairwise probabilities of the Bayesian comparison](equivalence.png)", ""]
+    return [*lines, equivalence_table(result)]
+
+
+def benchmark_sections(
+    sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.DataFrame, plots: bool = True, rope: float = ROPE_POINTS
+) -> list[str]:
     """Everything of report.md after its title, for a sweep over several datasets."""
-    bench = build_benchmark(jobs, predictions)
+    bench = build_benchmark(jobs, predictions, rope=rope)
     ok = jobs[jobs["status"] == "ok"]
     seeds = seeds_text(ok)
     folds = sorted(set(ok["fold"].dropna().astype(int))) if "fold" in ok else []
@@ -178,6 +204,8 @@ def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.Data
         summary = pd.concat(summaries, ignore_index=True)
         summary[[DATASET, *[c for c in summary.columns if c != DATASET]]].to_csv(sweep_dir / "summary.csv", index=False)
     matrix_frame(bench).to_csv(sweep_dir / "matrix.csv", index=False)
+    if bench.equivalence is not None:
+        bench.equivalence.pairs.assign(rope=bench.equivalence.rope).to_csv(sweep_dir / "equivalence.csv", index=False)
 
     replicates = bench.replicates
     lines += [
@@ -216,9 +244,12 @@ def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.Data
             anchors,
         ]
     lines += ranking_lines(bench, plots)
+    lines += equivalence_lines(bench, plots)
     if plots:
         if bench.rank_test is not None:
             plot_rank_diagram(bench, sweep_dir / "ranks.png")
+        if bench.equivalence is not None:
+            plot_equivalence(bench.equivalence, sweep_dir / "equivalence.png")
         plot_accuracy_heatmap(bench, sweep_dir / "accuracy_heatmap.png")
         lines += ["## Gap to each dataset's best", "", "![accuracy gap heatmap](accuracy_heatmap.png)", ""]
 

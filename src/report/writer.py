@@ -8,15 +8,17 @@ import pandas as pd
 
 from src.report.benchmark import is_benchmark, replicates_label
 from src.report.benchmark_report import benchmark_sections
+from src.report.equivalence import ROPE_POINTS
 from src.report.loading import load_jobs, load_predictions
 from src.report.metrics import add_scores, majority_row
 from src.report.sections import dataset_sections, failed_jobs_section, job_counts, seeds_text
 from src.report.stats import summarize
 
 
-def write_report(sweep_dir: str | Path, plots: bool = True) -> str:
+def write_report(sweep_dir: str | Path, plots: bool = True, rope: float = ROPE_POINTS) -> str:
     """Writes report.md, results.csv, summary.csv and the PNGs into ``sweep_dir``; returns report.md.
-    A sweep over several datasets gets the cross-dataset report (``benchmark_report``) instead."""
+    A sweep over several datasets gets the cross-dataset report (``benchmark_report``) instead, with
+    the Bayesian comparison's region of practical equivalence ``rope`` (points)."""
     sweep_dir = Path(sweep_dir)
     jobs = load_jobs(sweep_dir)
     lines = [f"# Sweep `{sweep_dir.name}`", ""]
@@ -32,7 +34,7 @@ def write_report(sweep_dir: str | Path, plots: bool = True) -> str:
     predictions = load_predictions(sweep_dir, jobs)
     several_datasets = is_benchmark(jobs)
     if several_datasets:
-        lines += benchmark_sections(sweep_dir, jobs, predictions, plots)
+        lines += benchmark_sections(sweep_dir, jobs, predictions, plots, rope=rope)
     else:
         summary = summarize(jobs, predictions)
         ok = jobs[jobs["status"] == "ok"]
