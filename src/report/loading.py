@@ -35,18 +35,23 @@ def _overrides(job_dir: Path) -> dict[str, str]:
     return {k.lstrip("+~"): v for k, v in pairs if not k.startswith("hydra")}
 
 
-def _dataset_name(job_dir: Path) -> str | None:
-    """The dataset a job ran on, from its saved config, for jobs whose results.json does not say
-    (a failed job's): ``data.name``, else the folder ``FilesDataModule`` names the data after."""
+def _saved_data(job_dir: Path) -> dict:
+    """The job's saved data config (``.hydra/config.yaml``, unresolved); empty when unreadable."""
     path = job_dir / ".hydra" / "config.yaml"
     if not path.is_file():
-        return None
+        return {}
     from omegaconf import OmegaConf
 
     try:
         data = OmegaConf.to_container(OmegaConf.load(path).get("data") or {}, resolve=False)
-    except Exception:  # noqa: BLE001  (an unreadable config only costs the dataset's name)
-        return None
+    except Exception:  # noqa: BLE001  (an unreadable config only costs the dataset's name and max_length)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _dataset_name(data: dict) -> str | None:
+    """The dataset a job ran on, from its saved data config, for jobs whose results.json does not say
+    (a failed job's): ``data.name``, else the folder ``FilesDataModule`` names the data after."""
     name = data.get("name")
     if isinstance(name, str) and name and "${" not in name:
         return name
@@ -65,13 +70,16 @@ def _dataset_name(job_dir: Path) -> str | None:
 
 def load_jobs(sweep_dir: str | Path) -> pd.DataFrame:
     """One row per job dir (a subdir holding ``results.json`` or ``.hydra/``); a job with no
-    readable results.json is listed as failed rather than dropped."""
+    readable results.json is listed as failed rather than dropped. A single run's own dir (its
+    ``results.json`` in it, no job subdirs) is a sweep of that one job, named ``.``."""
     rows = []
     job_dirs = [
         p
         for p in Path(sweep_dir).iterdir()
         if p.is_dir() and ((p / "results.json").is_file() or (p / ".hydra").is_dir())
     ]
+    if not job_dirs and (Path(sweep_dir) / "results.json").is_file():
+        job_dirs = [Path(sweep_dir)]
     for job_dir in sorted(job_dirs, key=job_order):
         overrides = _overrides(job_dir)
         try:
@@ -85,9 +93,12 @@ def load_jobs(sweep_dir: str | Path) -> pd.DataFrame:
             row["seed"] = int(overrides["seed"])
         if row.get("fold") is None and FOLD_OVERRIDE in overrides:  # a cross-validation fold: a replicate
             row["fold"] = int(overrides[FOLD_OVERRIDE])
-        if row.get("data") is None and (name := _dataset_name(job_dir)):
+        data = _saved_data(job_dir)
+        if row.get("data") is None and (name := _dataset_name(data)):
             row["data"] = name
-        rows.append({"job": job_dir.name, **row, "_overrides": overrides})
+        if row.get("max_length") is None and isinstance(data.get("max_length"), int):  # tokens kept per text
+            row["max_length"] = data["max_length"]
+        rows.append({"job": "." if job_dir == Path(sweep_dir) else job_dir.name, **row, "_overrides": overrides})
     jobs = pd.DataFrame(rows)
     if jobs.empty:
         return jobs

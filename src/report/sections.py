@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from src.report.lengths import length_caption, length_column
 from src.report.loading import load_val_curves
 from src.report.memory import memory_section
 from src.report.metrics import DEFAULT_METRIC, LABELS, MAJORITY_FROM_TRAIN
@@ -64,11 +65,14 @@ def dataset_sections(
             f"{level} Accuracy by input length",
             "",
             buckets_table(buckets, variants),
-            f"Test examples of all {replicates} pooled; buckets are length quantiles.",
+            f"Test examples of all {replicates} pooled; buckets are length quantiles. "
+            + length_caption(predictions, jobs),
             "",
         ]
         if plots:
-            plot_length_buckets(buckets, variants, sweep_dir / f"length_buckets{suffix}.png", dataset)
+            plot_length_buckets(
+                buckets, variants, sweep_dir / f"length_buckets{suffix}.png", dataset, length_column(predictions)
+            )
             lines += [f"![accuracy by length](length_buckets{suffix}.png)", ""]
     # data whose examples record the distance to the deciding word (the built-in set): how far back each remembers
     lines += memory_section(sweep_dir, predictions, variants, plots, level, suffix, replicates, dataset)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from src.report.lengths import length_column
 from src.report.loading import is_baseline
 from src.report.metrics import DEFAULT_METRIC, add_scores, dataset_metric
 from src.summarizers.registry import summarizer_names
@@ -169,15 +170,17 @@ def compare_with(ok: pd.DataFrame, predictions: pd.DataFrame, best: str, variant
 
 
 def length_buckets(predictions: pd.DataFrame, buckets: int = LENGTH_BUCKETS) -> pd.DataFrame:
-    """Accuracy per variant in input-length buckets (quantiles of all test lengths, in tokens)."""
+    """Accuracy per variant in input-length buckets (quantiles of all test lengths, in tokens: the
+    untruncated ``full_length`` when the predictions have it, see ``lengths``)."""
     if predictions.empty:
         return pd.DataFrame()
-    edges = np.unique(np.quantile(predictions["length"], np.linspace(0, 1, buckets + 1)).round())
+    lengths = predictions[length_column(predictions)]
+    edges = np.unique(np.quantile(lengths, np.linspace(0, 1, buckets + 1)).round())
     if len(edges) < 2:
-        edges = np.array([predictions["length"].min() - 1, predictions["length"].max()])
+        edges = np.array([lengths.min() - 1, lengths.max()])
     edges[0] -= 1  # intervals are (low, high]: the shortest input belongs to the first bucket
     labels = [f"{int(lo) + 1}-{int(hi)}" for lo, hi in zip(edges[:-1], edges[1:])]
-    bucket = pd.cut(predictions["length"], edges, labels=labels)
+    bucket = pd.cut(lengths, edges, labels=labels)
     table = (
         predictions.assign(bucket=bucket)
         .groupby(["variant", "bucket"], observed=True)["correct"]
