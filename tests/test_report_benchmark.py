@@ -317,7 +317,7 @@ def test_the_report_run_logs_the_matrix_and_both_figures_to_wandb(tmp_path, monk
     run_dir = log_report_to_wandb(sweep, project="seq2vec", group="sweep", tags=report_datasets(sweep))
     media = list((tmp_path / "sweep" / "wandb").glob("offline-run-*/files/media/**/*"))
     names = {p.name.split("_0_")[0] for p in media if p.is_file()}
-    assert {"matrix", "summary", "jobs", "ranks", "accuracy_heatmap", "accuracy_mr"} <= names, names
+    assert {"matrix", "equivalence", "summary", "jobs", "ranks", "accuracy_heatmap", "accuracy_mr"} <= names, names
     assert run_dir
 
 

@@ -109,11 +109,12 @@ def load_jobs(sweep_dir: str | Path) -> pd.DataFrame:
         if datasets[datasets != ""].nunique() < 2
         else [group.index for _, group in jobs.groupby(datasets, sort=False)]
     )
+    baseline = jobs["kind"] == BASELINE_KIND if "kind" in jobs else pd.Series(False, index=jobs.index)
     for index in by_dataset:  # within one dataset, what tells its jobs apart (not the dataset's own overrides)
-        jobs.loc[index, "variant"] = _variant_labels(jobs.loc[index])
-    if "kind" in jobs:
-        baseline = jobs["kind"] == BASELINE_KIND
-        jobs.loc[baseline, "variant"] = jobs.loc[baseline, "variant"] + BASELINE_MARK
+        for kind in (~baseline[index], baseline[index]):  # a baseline sweep's overrides differ from a summarizer's
+            if kind.any():
+                jobs.loc[index[kind.to_numpy()], "variant"] = _variant_labels(jobs.loc[index[kind.to_numpy()]])
+    jobs.loc[baseline, "variant"] = jobs.loc[baseline, "variant"] + BASELINE_MARK
     return jobs.drop(columns="_overrides")
 
 
