@@ -155,7 +155,8 @@ def compare_with(ok: pd.DataFrame, predictions: pd.DataFrame, best: str, variant
             "p_vs_best": paired_t_test(a[seeds], b[seeds]),
             "test_vs_best": f"paired t-test, {len(seeds)} {runs}",
         }
-    if predictions.empty or not seeds or ok.get("metric", pd.Series(DEFAULT_METRIC)).iloc[0] != DEFAULT_METRIC:
+    by_accuracy = "metric" not in ok or (ok["metric"] == DEFAULT_METRIC).all()
+    if predictions.empty or not seeds or not by_accuracy:  # the bootstrap below resamples per-example accuracy
         return none
     shared = {s if isinstance(s, tuple) else (s,) for s in seeds}
     in_shared = np.array([k in shared for k in zip(*(predictions[c] for c in keys))], dtype=bool)
