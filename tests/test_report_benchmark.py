@@ -147,7 +147,7 @@ def test_two_datasets_two_summarizers_two_seeds_give_the_matrix(tmp_path):
     sweep = _sweep(tmp_path, TWO_BY_TWO)
     text = write_report(sweep)
     assert text.startswith("# Sweep `sweep`\n\nBenchmark over 2 datasets: **mr**, **trec**.")
-    assert "| summarizer | mr % | trec % | mean % | avg rank |" in text
+    assert "| summarizer | mr accuracy % | trec accuracy % | mean % | avg rank |" in text
     # mean on mr: 71.0, t half-width 12.7 over two seeds; against lstm_h the differences -0.10, -0.11
     # give t = -21 with 1 df, p = 1 - 2 atan(21) / pi = 0.030: marked. Best per column in bold; ranks 2,1 and 1,2
     assert "| mean | 71.0 ± 12.7 \\* | **87.0 ± 12.7** | 79.0 | 1.50 |" in text
@@ -179,7 +179,7 @@ def test_two_datasets_two_summarizers_two_seeds_give_the_matrix(tmp_path):
         ["trec", "lstm_h"],
     ]
     matrix = pd.read_csv(sweep / "matrix.csv").set_index("summarizer")
-    assert matrix.loc["mean", "mr/test_acc"] == pytest.approx(0.71) and matrix.loc["mean", "trec/rank"] == 1
+    assert matrix.loc["mean", "mr/score"] == pytest.approx(0.71) and matrix.loc["mean", "trec/rank"] == 1
     assert matrix.loc["lstm_h", "average_rank"] == pytest.approx(1.5)
 
 
@@ -244,7 +244,7 @@ def test_folds_are_replicates_like_seeds(tmp_path):
                 i += 1
     jobs_text = write_report(sweep, plots=False)
     assert "Seeds: 0. Folds: 0, 1, 2." in jobs_text
-    assert "mean test accuracy over seed × fold pairs" in jobs_text
+    assert "mean test score over seed × fold pairs" in jobs_text
     assert "| mean | 71.0 ± 2.5 \\* | 76.0 ± 2.5 \\* | 73.5 | 2.00 |" in jobs_text  # 3 folds each
     summary = pd.read_csv(sweep / "summary.csv").set_index(["data", "variant"])
     assert summary.loc[("mr", "mean"), "seeds"] == 3  # folds are replicates, not separate rows
@@ -262,7 +262,7 @@ def test_a_dataset_named_by_its_data_config_and_no_anchor_for_unknown_sets(tmp_p
         },
     )
     text = write_report(sweep, plots=False)
-    assert "| summarizer | order_sentiment % | order_sentiment_long % |" in text
+    assert "| summarizer | order_sentiment accuracy % | order_sentiment_long accuracy % |" in text
     assert "Published, not run here" not in text
 
 
@@ -317,7 +317,7 @@ def test_the_report_run_logs_the_matrix_and_both_figures_to_wandb(tmp_path, monk
     run_dir = log_report_to_wandb(sweep, project="seq2vec", group="sweep", tags=report_datasets(sweep))
     media = list((tmp_path / "sweep" / "wandb").glob("offline-run-*/files/media/**/*"))
     names = {p.name.split("_0_")[0] for p in media if p.is_file()}
-    assert {"matrix", "summary", "jobs", "ranks", "accuracy_heatmap", "accuracy_mr"} <= names, names
+    assert {"matrix", "equivalence", "summary", "jobs", "ranks", "accuracy_heatmap", "accuracy_mr"} <= names, names
     assert run_dir
 
 
@@ -337,7 +337,7 @@ def test_a_real_multirun_over_two_datasets_writes_the_cross_dataset_report(tmp_p
     sweep = the_sweep_dir(tmp_path)
     text = (sweep / "report.md").read_text()
     assert "Benchmark over 2 datasets: **order_sentiment**, **order_sentiment_long**. Jobs: 8 (8 ok, 0 failed)." in text
-    assert "| summarizer | order_sentiment % | order_sentiment_long % | mean % | avg rank |" in text
+    assert "| summarizer | order_sentiment accuracy % | order_sentiment_long accuracy % | mean % | avg rank |" in text
     matrix = pd.read_csv(sweep / "matrix.csv").set_index("summarizer")
     assert matrix.index.tolist() == ["mean", "lstm_h"]
     assert matrix["average_rank"].sum() == pytest.approx(3.0)  # ranks 1 and 2 on each dataset

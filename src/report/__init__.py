@@ -1,13 +1,16 @@
 """Sweep report: the comparison a paper needs, from the job dirs of one multirun.
 
-``python -m src.report SWEEP_DIR`` and, automatically, at the end of every multirun (the Hydra
-callback ``SweepReportCallback``, wired in ``conf/hydra/default.yaml``). Reads each job's ``results.json``,
-``csv/metrics.csv`` and ``predictions.csv`` and writes into the sweep dir:
+``python -m src.report SWEEP_DIR [--rope POINTS]`` (also a single run's own dir) and, automatically,
+at the end of every multirun (the Hydra callback ``SweepReportCallback``, wired in
+``conf/hydra/default.yaml``). Reads each job's ``results.json``, ``csv/metrics.csv`` and
+``predictions.csv`` and writes into the sweep dir:
 
-- ``report.md``: test accuracy per summarizer, mean +- 95% t-interval over seeds, macro-F1, size,
-  cost, order sensitivity (accuracy lost when each test sentence's words are shuffled) and a
-  paired comparison with the best summarizer (paired t-test over seeds with >= 2 seeds, else a
-  paired bootstrap over test examples); accuracy by input length; failed jobs.
+- ``report.md``: test score per summarizer in the dataset's metric (accuracy unless the runs name
+  macro-F1 or MCC), mean +- 95% t-interval over seeds, accuracy, macro-F1, size, cost, order
+  sensitivity (accuracy lost when each test sentence's words are shuffled) and a paired comparison
+  with the best summarizer (paired t-test over seeds with >= 2 seeds, else a paired bootstrap over
+  test examples); the majority-class row; accuracy by input length; failed jobs. n-gram baseline
+  jobs (``python -m src.baseline``) are rows of their own, marked ``(baseline)``.
 - ``results.csv`` (one row per job, failed ones too) and ``summary.csv`` (one row per summarizer).
 - ``accuracy.png``, ``val_curves.png``, ``length_buckets.png``, ``efficiency.png``.
 
@@ -15,13 +18,18 @@ Jobs that differ in more than summarizer and seed (an Optuna study, a grid over 
 are grouped by those other overrides too, so each configuration gets its own row.
 
 A sweep whose jobs ran on several datasets gets the cross-dataset report instead: the matrix of
-summarizers x datasets with published anchors beneath, ranks and a Friedman/Nemenyi test across
-datasets (``ranks.png``), ``accuracy_heatmap.png``, then each dataset's own report (``benchmark*``).
+summarizers x datasets with the majority-class row and published anchors beneath, ranks and a
+Friedman/Nemenyi test across datasets (``ranks.png``), the Bayesian comparison with a region of
+practical equivalence (``equivalence.csv``, ``equivalence.png``), ``accuracy_heatmap.png``, then
+each dataset's own report (``benchmark*``).
 
-Modules: ``loading`` (job dirs), ``stats`` (intervals, paired tests, length buckets), ``plots``,
-``tables`` (markdown), ``writer`` (``write_report``), ``wandb_log``, ``callback`` (the Hydra
-callback), ``cli`` (``python -m src.report``); ``benchmark`` (the matrix), ``ranking`` (rank tests
-across datasets), ``anchors`` (+ ``anchors.csv``), ``benchmark_plots``, ``benchmark_report``.
+Modules: ``loading`` (job dirs), ``metrics`` (each dataset's metric, the majority-class score),
+``stats`` (intervals, paired tests, length buckets), ``lengths`` (which length, truncation),
+``plots``, ``tables`` (markdown), ``sections`` (one dataset's sections, shared by both reports),
+``writer`` (``write_report``), ``wandb_log``, ``callback`` (the Hydra callback), ``cli`` (``python
+-m src.report``); ``benchmark`` (the matrix), ``ranking`` (rank tests across datasets),
+``equivalence`` (the Bayesian comparison), ``anchors`` (+ ``anchors.csv``), ``benchmark_plots``,
+``benchmark_report``.
 """
 
 from src.report.benchmark import build_benchmark, is_benchmark

@@ -1,7 +1,8 @@
 """The report of a sweep over several datasets: the matrix (summarizers x datasets) with published
-anchors beneath, the rank test across datasets with ``ranks.png``, ``accuracy_heatmap.png``, then
-each dataset's own single-dataset report. Writes ``summary.csv`` (one row per summarizer and
-dataset) and ``matrix.csv``."""
+anchors beneath, the rank test across datasets with ``ranks.png``, the Bayesian comparison with
+``equivalence.png``, ``accuracy_heatmap.png``, then each dataset's own single-dataset report.
+Writes ``summary.csv`` (one row per summarizer and dataset), ``matrix.csv`` and
+``equivalence.csv``."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ import pandas as pd
 
 from src.report.anchors import anchors_for
 from src.report.benchmark import DATASET, Benchmark, build_benchmark, matrix_frame
-from src.report.benchmark_plots import plot_accuracy_heatmap, plot_rank_diagram
+from src.report.benchmark_plots import plot_accuracy_heatmap, plot_equivalence, plot_rank_diagram
+from src.report.equivalence import ROPE_POINTS, THRESHOLD, equivalence_table, sentences
+from src.report.metrics import LABELS, MAJORITY_FROM_TEST
 from src.report.ranking import RULE_OF_THUMB_DATASETS
+from src.report.sections import dataset_sections, job_counts, seeds_text
 from src.report.stats import BOOTSTRAP_RESAMPLES, CONFIDENCE
 from src.report.tables import _num, _pct, _table
 
-BENCHMARK_PLOTS = ("ranks.png", "accuracy_heatmap.png")
+BENCHMARK_PLOTS = ("ranks.png", "accuracy_heatmap.png", "equivalence.png")
 
 
 def dataset_suffix(dataset: str) -> str:
@@ -26,7 +30,7 @@ def dataset_suffix(dataset: str) -> str:
 
 
 def _cell(bench: Benchmark, variant: str, dataset: str, full_runs: int) -> str:
-    acc = bench.accuracy.loc[variant, dataset]
+    acc = bench.score.loc[variant, dataset]
     if pd.isna(acc):
         return "–"
     text = _pct(acc, bench.ci.loc[variant, dataset])
@@ -41,23 +45,37 @@ def _cell(bench: Benchmark, variant: str, dataset: str, full_runs: int) -> str:
 
 
 def matrix_table(bench: Benchmark) -> str:
+    """Summarizers x datasets in each dataset's metric (named in the header), then the row of the
+    majority-class scores, never ranked."""
     full_runs = int(bench.runs.to_numpy().max()) if bench.runs.size else 0
     partial = len(bench.ranked_datasets) < len(bench.datasets)
+    one_metric = len(set(bench.metrics.values())) == 1
     header = [
         "summarizer",
-        *[f"{d} %" for d in bench.datasets],
-        "mean %" + (" (ranked sets)" if partial else ""),
+        *[f"{d} {LABELS[bench.metrics[d]]} %" for d in bench.datasets],
+        ("mean %" if one_metric else "mean of the sets' metrics %") + (" (ranked sets)" if partial else ""),
         "avg rank" + (" (ranked sets)" if partial else ""),
+        "train s",
     ]
+    train_seconds = bench.train_seconds.mean(axis=1)
     rows = [
         [
             v,
             *[_cell(bench, v, d, full_runs) for d in bench.datasets],
-            _pct(bench.mean_accuracy.get(v)),
+            _pct(bench.mean_score.get(v)),
             _num(bench.average_rank.get(v), 2),
+            _num(train_seconds.get(v), 1),
         ]
         for v in bench.variants
     ]
+    if bench.majority:
+        cells = [
+            _pct(bench.majority[d]["score"]) + (" †" if bench.majority[d]["source"] == MAJORITY_FROM_TEST else "")
+            if d in bench.majority
+            else "–"
+            for d in bench.datasets
+        ]
+        rows.append(["*majority class*", *cells, "", "", ""])
     return _table(header, rows)
 
 
@@ -143,11 +161,33 @@ def ranking_lines(bench: Benchmark, plots: bool) -> list[str]:
     return lines
 
 
-def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.DataFrame, plots: bool = True) -> list[str]:
-    """Everything of report.md after its title, for a sweep over several datasets."""
-    from src.report.writer import dataset_sections, job_counts, seeds_text
+def equivalence_lines(bench: Benchmark, plots: bool) -> list[str]:
+    """The Bayesian comparison: the plain answer, then every pair's three probabilities."""
+    lines = ["## Practical equivalence (Bayesian signed-rank test)", ""]
+    result = bench.equivalence
+    if result is None:
+        return [*lines, f"No Bayesian comparison: {bench.no_equivalence}.", ""]
+    lines += [
+        f"For each pair A, B: the posterior probability that A is better by more than the region of practical "
+        f"equivalence (rope ±{result.rope:g} point of each dataset's metric), that the two are within it, and "
+        f"that B is better, from baycomp's Bayesian signed-rank test (Benavoli et al. 2014) on each method's "
+        f"mean score on the {result.n_datasets} ranked datasets ({result.samples:,} posterior samples, seed "
+        f"{result.seed}; `python -m src.report DIR --rope POINTS` sets the rope). A verdict needs a "
+        f"probability above {THRESHOLD}.",
+        "",
+        *[f"- {s}" for s in sentences(result)],
+        "",
+    ]
+    if plots:
+        lines += ["![pairwise probabilities of the Bayesian comparison](equivalence.png)", ""]
+    return [*lines, equivalence_table(result)]
 
-    bench = build_benchmark(jobs, predictions)
+
+def benchmark_sections(
+    sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.DataFrame, plots: bool = True, rope: float = ROPE_POINTS
+) -> list[str]:
+    """Everything of report.md after its title, for a sweep over several datasets."""
+    bench = build_benchmark(jobs, predictions, rope=rope)
     ok = jobs[jobs["status"] == "ok"]
     seeds = seeds_text(ok)
     folds = sorted(set(ok["fold"].dropna().astype(int))) if "fold" in ok else []
@@ -164,13 +204,17 @@ def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.Data
         summary = pd.concat(summaries, ignore_index=True)
         summary[[DATASET, *[c for c in summary.columns if c != DATASET]]].to_csv(sweep_dir / "summary.csv", index=False)
     matrix_frame(bench).to_csv(sweep_dir / "matrix.csv", index=False)
+    if bench.equivalence is not None:
+        bench.equivalence.pairs.assign(rope=bench.equivalence.rope).to_csv(sweep_dir / "equivalence.csv", index=False)
 
     replicates = bench.replicates
     lines += [
-        "## Test accuracy across datasets",
+        "## Test scores across datasets",
         "",
         matrix_table(bench),
-        f"Each cell: mean test accuracy over {replicates} ± half-width of the {CONFIDENCE:.0%} t-interval "
+        "Each dataset is judged by its own metric (in its column's header: accuracy unless its data config "
+        "names macro-F1 or MCC), and the ranks, tests, bold and marks below use it. "
+        f"Each cell: mean test score over {replicates} ± half-width of the {CONFIDENCE:.0%} t-interval "
         + (
             "(none with one), each fold's held-out part as its test set; the (seed, fold) pairs are the "
             "replicates (folds share training data, so tests over them are optimistic: Nadeau & Bengio 2003)"
@@ -181,7 +225,13 @@ def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.Data
         f"paired over {replicates} by a paired t-test when both have ≥ 2 in common, else by a paired "
         f"bootstrap over test examples ({BOOTSTRAP_RESAMPLES:,} resamples); no correction for multiple "
         'comparisons. "(n of m)": a cell with fewer successful runs than the others. *mean %*: mean of the '
-        "cells over the ranked datasets; *avg rank*: mean rank over them (1 = best, ties averaged).",
+        "cells over the ranked datasets; *avg rank*: mean rank over them (1 = best, ties averaged); *train s*: "
+        "training wall time per job, averaged over the datasets (a baseline's: the fit of its chosen setting). "
+        "Rows marked *(baseline)* are n-gram baselines (`python -m src.baseline`), ranked and tested beside the "
+        "summarizers. "
+        "*Majority class*: the score of always answering the train split's most frequent class on the test "
+        "split, for orientation (never ranked); † where the runs did not record it and it is the test split's "
+        "most frequent class instead, from predictions.csv (an upper bound).",
         "",
     ]
     anchors = anchors_table(bench)
@@ -194,9 +244,12 @@ def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.Data
             anchors,
         ]
     lines += ranking_lines(bench, plots)
+    lines += equivalence_lines(bench, plots)
     if plots:
         if bench.rank_test is not None:
             plot_rank_diagram(bench, sweep_dir / "ranks.png")
+        if bench.equivalence is not None:
+            plot_equivalence(bench.equivalence, sweep_dir / "equivalence.png")
         plot_accuracy_heatmap(bench, sweep_dir / "accuracy_heatmap.png")
         lines += ["## Gap to each dataset's best", "", "![accuracy gap heatmap](accuracy_heatmap.png)", ""]
 
@@ -222,5 +275,6 @@ def benchmark_sections(sweep_dir: Path, jobs: pd.DataFrame, predictions: pd.Data
             suffix=dataset_suffix(dataset),
             replicates=replicates,
             dataset=dataset,
+            majority=bench.majority.get(dataset),
         )
     return lines

@@ -9,6 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 FOLD_OVERRIDE = "data.fold"  # cross-validation folds are replicates, like seeds
+# An n-gram baseline's job (``python -m src.baseline``: results.json ``kind: baseline``) is ranked beside
+# the summarizers under its name with this mark, so every table, figure and CSV tells it apart.
+BASELINE_KIND, BASELINE_MARK = "baseline", " (baseline)"
+
+
+def is_baseline(variant: str) -> bool:
+    return str(variant).endswith(BASELINE_MARK)
 
 
 def job_order(path: Path) -> tuple[int, str]:
@@ -28,18 +35,23 @@ def _overrides(job_dir: Path) -> dict[str, str]:
     return {k.lstrip("+~"): v for k, v in pairs if not k.startswith("hydra")}
 
 
-def _dataset_name(job_dir: Path) -> str | None:
-    """The dataset a job ran on, from its saved config, for jobs whose results.json does not say
-    (a failed job's): ``data.name``, else the folder ``FilesDataModule`` names the data after."""
+def _saved_data(job_dir: Path) -> dict:
+    """The job's saved data config (``.hydra/config.yaml``, unresolved); empty when unreadable."""
     path = job_dir / ".hydra" / "config.yaml"
     if not path.is_file():
-        return None
+        return {}
     from omegaconf import OmegaConf
 
     try:
         data = OmegaConf.to_container(OmegaConf.load(path).get("data") or {}, resolve=False)
-    except Exception:  # noqa: BLE001  (an unreadable config only costs the dataset's name)
-        return None
+    except Exception:  # noqa: BLE001  (an unreadable config only costs the dataset's name and max_length)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _dataset_name(data: dict) -> str | None:
+    """The dataset a job ran on, from its saved data config, for jobs whose results.json does not say
+    (a failed job's): ``data.name``, else the folder ``FilesDataModule`` names the data after."""
     name = data.get("name")
     if isinstance(name, str) and name and "${" not in name:
         return name
@@ -58,13 +70,16 @@ def _dataset_name(job_dir: Path) -> str | None:
 
 def load_jobs(sweep_dir: str | Path) -> pd.DataFrame:
     """One row per job dir (a subdir holding ``results.json`` or ``.hydra/``); a job with no
-    readable results.json is listed as failed rather than dropped."""
+    readable results.json is listed as failed rather than dropped. A single run's own dir (its
+    ``results.json`` in it, no job subdirs) is a sweep of that one job, named ``.``."""
     rows = []
     job_dirs = [
         p
         for p in Path(sweep_dir).iterdir()
         if p.is_dir() and ((p / "results.json").is_file() or (p / ".hydra").is_dir())
     ]
+    if not job_dirs and (Path(sweep_dir) / "results.json").is_file():
+        job_dirs = [Path(sweep_dir)]
     for job_dir in sorted(job_dirs, key=job_order):
         overrides = _overrides(job_dir)
         try:
@@ -78,9 +93,12 @@ def load_jobs(sweep_dir: str | Path) -> pd.DataFrame:
             row["seed"] = int(overrides["seed"])
         if row.get("fold") is None and FOLD_OVERRIDE in overrides:  # a cross-validation fold: a replicate
             row["fold"] = int(overrides[FOLD_OVERRIDE])
-        if row.get("data") is None and (name := _dataset_name(job_dir)):
+        data = _saved_data(job_dir)
+        if row.get("data") is None and (name := _dataset_name(data)):
             row["data"] = name
-        rows.append({"job": job_dir.name, **row, "_overrides": overrides})
+        if row.get("max_length") is None and isinstance(data.get("max_length"), int):  # tokens kept per text
+            row["max_length"] = data["max_length"]
+        rows.append({"job": "." if job_dir == Path(sweep_dir) else job_dir.name, **row, "_overrides": overrides})
     jobs = pd.DataFrame(rows)
     if jobs.empty:
         return jobs
@@ -91,8 +109,12 @@ def load_jobs(sweep_dir: str | Path) -> pd.DataFrame:
         if datasets[datasets != ""].nunique() < 2
         else [group.index for _, group in jobs.groupby(datasets, sort=False)]
     )
+    baseline = jobs["kind"] == BASELINE_KIND if "kind" in jobs else pd.Series(False, index=jobs.index)
     for index in by_dataset:  # within one dataset, what tells its jobs apart (not the dataset's own overrides)
-        jobs.loc[index, "variant"] = _variant_labels(jobs.loc[index])
+        for kind in (~baseline[index], baseline[index]):  # a baseline sweep's overrides differ from a summarizer's
+            if kind.any():
+                jobs.loc[index[kind.to_numpy()], "variant"] = _variant_labels(jobs.loc[index[kind.to_numpy()]])
+    jobs.loc[baseline, "variant"] = jobs.loc[baseline, "variant"] + BASELINE_MARK
     return jobs.drop(columns="_overrides")
 
 
@@ -105,9 +127,10 @@ def _short_value(value: str) -> str:
 
 
 def _variant_labels(jobs: pd.DataFrame) -> list[str]:
-    """Summarizer name, plus any override other than seed that varies between jobs."""
+    """Summarizer name, plus any override other than seed that varies between jobs (``baseline=``
+    names a baseline job's method, as ``summarizer=`` does a summarizer's)."""
     overrides = jobs["_overrides"].tolist()
-    keys = sorted({k for o in overrides for k in o} - {"seed", "summarizer", FOLD_OVERRIDE})
+    keys = sorted({k for o in overrides for k in o} - {"seed", "summarizer", "baseline", FOLD_OVERRIDE})
     varying = [k for k in keys if len({o.get(k) for o in overrides}) > 1]
     labels = []
     for summarizer, o in zip(jobs["summarizer"], overrides):

@@ -120,7 +120,11 @@ def plot_val_curves(curves: pd.DataFrame, variants: list[str], path: Path, datas
     _save(fig, path)
 
 
-def plot_length_buckets(buckets: pd.DataFrame, variants: list[str], path: Path, dataset: str | None = None) -> None:
+def plot_length_buckets(
+    buckets: pd.DataFrame, variants: list[str], path: Path, dataset: str | None = None, column: str = "length"
+) -> None:
+    """One line per summarizer over the length buckets; ``column``: ``length`` (tokens read) or
+    ``full_length`` (the document's tokens before truncation)."""
     import matplotlib.pyplot as plt
 
     colors = _colors(variants)
@@ -137,7 +141,8 @@ def plot_length_buckets(buckets: pd.DataFrame, variants: list[str], path: Path, 
     ax.set_xticks(range(len(labels)), [f"{b}\n(n={int(c)})" for b, c in zip(labels, counts)])
     finish_line_plot(
         ax,
-        "input length (tokens; n = test examples per summarizer, all seeds)",
+        ("document length before truncation" if column == "full_length" else "input length")
+        + " (tokens; n = test examples per summarizer, all seeds)",
         "test accuracy (%)",
         f"Test accuracy by input length{_on(dataset)}",
     )

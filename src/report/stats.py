@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from src.report.lengths import length_column
+from src.report.loading import is_baseline
+from src.report.metrics import DEFAULT_METRIC, add_scores, dataset_metric
 from src.summarizers.registry import summarizer_names
 
 SUMMARIZER_ORDER = summarizer_names()
@@ -66,9 +69,11 @@ def paired_bootstrap(
 
 
 def _variant_order(variants: list[str]) -> list[str]:
+    """The registry's order, other summarizers after, the n-gram baselines last (a group of their own)."""
+
     def key(v: str):
         name = v.split(" ", 1)[0]
-        return (SUMMARIZER_ORDER.index(name) if name in SUMMARIZER_ORDER else len(SUMMARIZER_ORDER), v)
+        return (is_baseline(v), SUMMARIZER_ORDER.index(name) if name in SUMMARIZER_ORDER else len(SUMMARIZER_ORDER), v)
 
     return sorted(set(variants), key=key)
 
@@ -79,20 +84,28 @@ def subset_metrics(jobs: pd.DataFrame) -> list[str]:
 
 
 def summarize(jobs: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
-    """One row per variant: means over seeds with 95% t-intervals, and the comparison with the best."""
+    """One row per variant: means over seeds with 95% t-intervals, and the comparison with the best
+    by the dataset's metric (``score``, see ``metrics``; accuracy unless the runs name another)."""
+    if "score" not in jobs:
+        jobs = add_scores(jobs)
     ok = jobs[jobs["status"] == "ok"].copy()
     if ok.empty:
         return pd.DataFrame()
+    metric = dataset_metric(ok)
     if SHUFFLED in ok and ORDER_DROP not in ok:
         ok[ORDER_DROP] = ok["test/acc"] - ok[SHUFFLED]
     rows = []
     for variant in _variant_order(ok["variant"].tolist()):
         group = ok[ok["variant"] == variant]
         acc, acc_ci = t_interval(group["test/acc"])
+        score, score_ci = t_interval(group["score"])
         row = {
             "variant": variant,
             "summarizer": group["summarizer"].iloc[0],
             "seeds": len(group),
+            "metric": metric,
+            "score": score,
+            "score_ci": score_ci,
             "test_acc": acc,
             "test_acc_ci": acc_ci,
         }
@@ -110,7 +123,7 @@ def summarize(jobs: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
                 row[name], row[f"{name}_ci"] = t_interval(group[column])
         rows.append(row)
     summary = pd.DataFrame(rows)
-    best = summary.loc[summary["test_acc"].idxmax(), "variant"]
+    best = summary.loc[summary["score"].idxmax(), "variant"]
     summary["best"] = summary["variant"] == best
     comparisons = [compare_with(ok, predictions, best, v) for v in summary["variant"]]
     summary = pd.concat([summary, pd.DataFrame(comparisons)], axis=1)
@@ -124,14 +137,16 @@ def replicate_keys(frame: pd.DataFrame) -> list[str]:
 
 
 def compare_with(ok: pd.DataFrame, predictions: pd.DataFrame, best: str, variant: str) -> dict:
-    """acc(variant) - acc(best), paired over shared seeds (or (seed, fold) pairs) by a t-test or, with
-    fewer than two shared, over the shared runs' test examples (bootstrap)."""
+    """score(variant) - score(best), paired over shared seeds (or (seed, fold) pairs) by a t-test or,
+    with fewer than two shared and the metric accuracy, over the shared runs' test examples
+    (bootstrap); other metrics are not per-example means, so they need two shared seeds."""
     none = {"diff_vs_best": math.nan, "p_vs_best": math.nan, "test_vs_best": ""}
     if variant == best:
         return {**none, "test_vs_best": "best"}
     keys = replicate_keys(ok)
-    a = ok[ok["variant"] == variant].groupby(keys)["test/acc"].mean()
-    b = ok[ok["variant"] == best].groupby(keys)["test/acc"].mean()
+    column = "score" if "score" in ok else "test/acc"
+    a = ok[ok["variant"] == variant].groupby(keys)[column].mean()
+    b = ok[ok["variant"] == best].groupby(keys)[column].mean()
     seeds = sorted(set(a.index) & set(b.index))
     runs = "seeds" if keys == ["seed"] else "seed×fold runs"
     if len(seeds) >= 2:
@@ -140,7 +155,8 @@ def compare_with(ok: pd.DataFrame, predictions: pd.DataFrame, best: str, variant
             "p_vs_best": paired_t_test(a[seeds], b[seeds]),
             "test_vs_best": f"paired t-test, {len(seeds)} {runs}",
         }
-    if predictions.empty or not seeds:
+    by_accuracy = "metric" not in ok or (ok["metric"] == DEFAULT_METRIC).all()
+    if predictions.empty or not seeds or not by_accuracy:  # the bootstrap below resamples per-example accuracy
         return none
     shared = {s if isinstance(s, tuple) else (s,) for s in seeds}
     in_shared = np.array([k in shared for k in zip(*(predictions[c] for c in keys))], dtype=bool)
@@ -155,15 +171,17 @@ def compare_with(ok: pd.DataFrame, predictions: pd.DataFrame, best: str, variant
 
 
 def length_buckets(predictions: pd.DataFrame, buckets: int = LENGTH_BUCKETS) -> pd.DataFrame:
-    """Accuracy per variant in input-length buckets (quantiles of all test lengths, in tokens)."""
+    """Accuracy per variant in input-length buckets (quantiles of all test lengths, in tokens: the
+    untruncated ``full_length`` when the predictions have it, see ``lengths``)."""
     if predictions.empty:
         return pd.DataFrame()
-    edges = np.unique(np.quantile(predictions["length"], np.linspace(0, 1, buckets + 1)).round())
+    lengths = predictions[length_column(predictions)]
+    edges = np.unique(np.quantile(lengths, np.linspace(0, 1, buckets + 1)).round())
     if len(edges) < 2:
-        edges = np.array([predictions["length"].min() - 1, predictions["length"].max()])
+        edges = np.array([lengths.min() - 1, lengths.max()])
     edges[0] -= 1  # intervals are (low, high]: the shortest input belongs to the first bucket
     labels = [f"{int(lo) + 1}-{int(hi)}" for lo, hi in zip(edges[:-1], edges[1:])]
-    bucket = pd.cut(predictions["length"], edges, labels=labels)
+    bucket = pd.cut(lengths, edges, labels=labels)
     table = (
         predictions.assign(bucket=bucket)
         .groupby(["variant", "bucket"], observed=True)["correct"]

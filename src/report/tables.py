@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from src.report.metrics import DEFAULT_METRIC, LABELS, MAJORITY_FROM_TEST
 from src.report.stats import ALPHA, SHUFFLED, subset_metrics
 
 
@@ -28,11 +29,21 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
 
 
-def summary_table(summary: pd.DataFrame, runs_header: str = "seeds") -> str:
+def majority_label(majority: dict) -> str:
+    """The majority-class row's name; † marks a score worked out from the test split's labels."""
+    return "*majority class*" + (" †" if majority["source"] == MAJORITY_FROM_TEST else "")
+
+
+def summary_table(summary: pd.DataFrame, runs_header: str = "seeds", majority: dict | None = None) -> str:
+    """One row per summarizer; a first column in the dataset's metric when it is not accuracy (the
+    one the ranking, *Δ vs best* and the bold use); the majority-class row last, when known."""
     subsets = [c for c in summary.columns if c.startswith("acc_") and not c.endswith("_ci") and c != "acc_shuffled"]
+    metric = summary["metric"].iloc[0] if "metric" in summary else DEFAULT_METRIC
+    by_metric = [f"test {LABELS[metric]} % (95% CI)"] if metric != DEFAULT_METRIC else []
     header = [
         "summarizer",
         runs_header,
+        *by_metric,
         "test acc % (95% CI)",
         *[c[4:] + " %" for c in subsets],
         "macro-F1 %",
@@ -56,6 +67,7 @@ def summary_table(summary: pd.DataFrame, runs_header: str = "seeds") -> str:
             [
                 f"**{r['variant']}**" if r.get("best") else r["variant"],
                 str(r["seeds"]),
+                *([_pct(r["score"], r["score_ci"])] if by_metric else []),
                 _pct(r["test_acc"], r["test_acc_ci"]),
                 *[_pct(r.get(c), r.get(f"{c}_ci")) for c in subsets],
                 _pct(r.get("macro_f1")),
@@ -66,6 +78,10 @@ def summary_table(summary: pd.DataFrame, runs_header: str = "seeds") -> str:
                 comparison,
             ]
         )
+    if majority is not None:
+        scores = [_pct(majority["score"])] if by_metric else []
+        row = [majority_label(majority), "", *scores, _pct(majority["accuracy"])]
+        rows.append(row + [""] * (len(header) - len(row)))
     return _table(header, rows)
 
 

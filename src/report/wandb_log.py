@@ -14,8 +14,9 @@ def log_report_to_wandb(
     sweep_dir: Path, project: str, group: str, tags: list[str] | None = None, entity: str | None = None
 ) -> str | None:
     """One extra W&B run (job_type=report) in the sweep's group: the summary as a table, the plots as
-    images; for a sweep over several datasets also the matrix (``matrix``), ``ranks.png``, the
-    heatmap and each dataset's plots. Offline unless WANDB_MODE says otherwise; returns the run's
+    images; for a sweep over several datasets also the matrix (``matrix``), the Bayesian
+    comparison's pairs (``equivalence``), ``ranks.png``, ``equivalence.png``, the heatmap and each
+    dataset's plots. Offline unless WANDB_MODE says otherwise; returns the run's
     local dir."""
     import wandb
 
@@ -40,8 +41,9 @@ def log_report_to_wandb(
             payload["summary"] = wandb.Table(dataframe=pd.read_csv(summary_path))
         if (sweep_dir / "results.csv").is_file():
             payload["jobs"] = wandb.Table(dataframe=pd.read_csv(sweep_dir / "results.csv").astype(str))
-        if (sweep_dir / "matrix.csv").is_file():
-            payload["matrix"] = wandb.Table(dataframe=pd.read_csv(sweep_dir / "matrix.csv"))
+        for table in ("matrix", "equivalence"):  # a benchmark's: the matrix, the Bayesian comparison's pairs
+            if (sweep_dir / f"{table}.csv").is_file():
+                payload[table] = wandb.Table(dataframe=pd.read_csv(sweep_dir / f"{table}.csv"))
         # the single-dataset plots first, then every other figure the report wrote (a benchmark's)
         names = [n for n in PLOTS if (sweep_dir / n).is_file()]
         names += sorted(p.name for p in sweep_dir.glob("*.png") if p.name not in names)

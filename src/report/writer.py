@@ -7,110 +7,18 @@ from pathlib import Path
 import pandas as pd
 
 from src.report.benchmark import is_benchmark, replicates_label
-from src.report.loading import load_jobs, load_predictions, load_val_curves
-from src.report.memory import memory_section
-from src.report.plots import plot_accuracy, plot_efficiency, plot_length_buckets, plot_val_curves
-from src.report.stats import ALPHA, BOOTSTRAP_RESAMPLES, CONFIDENCE, length_buckets, summarize
-from src.report.tables import _num, buckets_table, jobs_table, summary_table
+from src.report.benchmark_report import benchmark_sections
+from src.report.equivalence import ROPE_POINTS
+from src.report.loading import load_jobs, load_predictions
+from src.report.metrics import add_scores, majority_row
+from src.report.sections import dataset_sections, failed_jobs_section, job_counts, seeds_text
+from src.report.stats import summarize
 
 
-def dataset_sections(
-    sweep_dir: Path,
-    jobs: pd.DataFrame,
-    predictions: pd.DataFrame,
-    summary: pd.DataFrame,
-    plots: bool = True,
-    level: str = "##",
-    suffix: str = "",
-    replicates: str = "seeds",
-    dataset: str | None = None,
-) -> list[str]:
-    """The report of one dataset's jobs: the summary table, accuracy by length, validation curves,
-    size and speed, the jobs. Plots are named ``<plot><suffix>.png`` (``accuracy.png`` for a
-    single-dataset sweep, ``accuracy_mr.png`` for MR in a benchmark)."""
-    variants = summary["variant"].tolist()
-    buckets = length_buckets(predictions)
-    runs = "seeds" if replicates == "seeds" else f"{replicates} (each a replicate)"
-    lines = [
-        f"{level} Test accuracy",
-        "",
-        summary_table(summary, runs_header="seeds" if replicates == "seeds" else "seed×fold runs"),
-        f"Mean over {runs} ± half-width of the {CONFIDENCE:.0%} t-interval (none with one seed). "
-        "*Order sensitivity*: test accuracy minus accuracy on the same test set with each "
-        "sentence's words shuffled (fixed seed), in percentage points. *Δ vs best*: accuracy "
-        f"difference to the best summarizer (bold), paired over {replicates} (paired t-test) when both "
-        f"have ≥ 2 common {replicates}, else over test examples (paired bootstrap, "
-        f"{BOOTSTRAP_RESAMPLES:,} resamples); **\\*** marks p < {ALPHA} (no correction for "
-        f"multiple comparisons). train s and tokens/s are per job, averaged over {replicates}.",
-        "",
-    ]
-    if plots:
-        plot_accuracy(summary, jobs, predictions, sweep_dir / f"accuracy{suffix}.png")
-        lines += [f"![test accuracy](accuracy{suffix}.png)", ""]
-    if not buckets.empty:
-        lines += [
-            f"{level} Accuracy by input length",
-            "",
-            buckets_table(buckets, variants),
-            f"Test examples of all {replicates} pooled; buckets are length quantiles.",
-            "",
-        ]
-        if plots:
-            plot_length_buckets(buckets, variants, sweep_dir / f"length_buckets{suffix}.png", dataset)
-            lines += [f"![accuracy by length](length_buckets{suffix}.png)", ""]
-    # data whose examples record the distance to the deciding word (the built-in set): how far back each remembers
-    lines += memory_section(sweep_dir, predictions, variants, plots, level, suffix, replicates, dataset)
-    curves = load_val_curves(sweep_dir, jobs)
-    if plots and not curves.empty:
-        plot_val_curves(curves, variants, sweep_dir / f"val_curves{suffix}.png", dataset)
-        lines += [f"{level} Validation curves", "", f"![validation accuracy](val_curves{suffix}.png)", ""]
-    if plots:
-        plot_efficiency(summary, sweep_dir / f"efficiency{suffix}.png", dataset)
-        lines += [f"{level} Accuracy against size and speed", "", f"![efficiency](efficiency{suffix}.png)", ""]
-    lines += [f"{level} Jobs", "", jobs_table(jobs)]
-    return lines
-
-
-def job_counts(jobs: pd.DataFrame) -> str:
-    """ "12 (10 ok, 1 failed, 1 interrupted)": an interrupted job (Ctrl-C, SIGTERM) is no result and
-    no failure either; it resumes from its last.ckpt."""
-    status = jobs["status"].fillna("failed")
-    counts = [f"{(status == 'ok').sum()} ok", f"{(~status.isin(['ok', 'interrupted'])).sum()} failed"]
-    if (status == "interrupted").any():
-        counts.append(f"{(status == 'interrupted').sum()} interrupted")
-    return f"{len(jobs)} ({', '.join(counts)})"
-
-
-def seeds_text(ok: pd.DataFrame) -> str:
-    """ "0, 1, 2": the seeds of the successful jobs."""
-    return ", ".join(map(str, sorted(set(ok["seed"].dropna().astype(int))))) or "–"
-
-
-def failed_jobs_section(failed: pd.DataFrame, with_dataset: bool = False) -> list[str]:
-    if failed.empty:
-        return []
-
-    def where(j: dict) -> str:
-        data = j.get("data")
-        return f"{data}, " if with_dataset and data is not None and not pd.isna(data) else ""
-
-    def what(j: dict) -> str:
-        prefix = "interrupted: " if j.get("status") == "interrupted" else ""
-        return prefix + (j.get("error") or "unknown error")
-
-    return (
-        ["## Failed or interrupted jobs", ""]
-        + [
-            f"- `{j['job']}` ({j.get('summarizer')}, {where(j)}seed {_num(j.get('seed'))}): {what(j)}"
-            for j in failed.to_dict("records")
-        ]
-        + [""]
-    )
-
-
-def write_report(sweep_dir: str | Path, plots: bool = True) -> str:
+def write_report(sweep_dir: str | Path, plots: bool = True, rope: float = ROPE_POINTS) -> str:
     """Writes report.md, results.csv, summary.csv and the PNGs into ``sweep_dir``; returns report.md.
-    A sweep over several datasets gets the cross-dataset report (``benchmark_report``) instead."""
+    A sweep over several datasets gets the cross-dataset report (``benchmark_report``) instead, with
+    the Bayesian comparison's region of practical equivalence ``rope`` (points)."""
     sweep_dir = Path(sweep_dir)
     jobs = load_jobs(sweep_dir)
     lines = [f"# Sweep `{sweep_dir.name}`", ""]
@@ -121,13 +29,12 @@ def write_report(sweep_dir: str | Path, plots: bool = True) -> str:
     for column in ("status", "error", "seed"):
         if column not in jobs:
             jobs[column] = None
+    jobs = add_scores(jobs)
     jobs.to_csv(sweep_dir / "results.csv", index=False)
     predictions = load_predictions(sweep_dir, jobs)
     several_datasets = is_benchmark(jobs)
     if several_datasets:
-        from src.report.benchmark_report import benchmark_sections
-
-        lines += benchmark_sections(sweep_dir, jobs, predictions, plots)
+        lines += benchmark_sections(sweep_dir, jobs, predictions, plots, rope=rope)
     else:
         summary = summarize(jobs, predictions)
         ok = jobs[jobs["status"] == "ok"]
@@ -138,7 +45,10 @@ def write_report(sweep_dir: str | Path, plots: bool = True) -> str:
         ]
         if not summary.empty:
             summary.to_csv(sweep_dir / "summary.csv", index=False)
-            lines += dataset_sections(sweep_dir, jobs, predictions, summary, plots, replicates=replicates_label(jobs))
+            majority = majority_row(jobs, predictions, summary["metric"].iloc[0])
+            lines += dataset_sections(
+                sweep_dir, jobs, predictions, summary, plots, replicates=replicates_label(jobs), majority=majority
+            )
     optuna = sweep_dir / "optimization_results.yaml"
     if optuna.is_file():
         lines += ["## Optuna", "", "```yaml", optuna.read_text().strip(), "```", ""]
