@@ -20,7 +20,8 @@ import pyarrow as pa
 import pytest
 import torch
 
-from src.bench import scale
+from src.bench.scale_memory import fit_memory
+from src.bench.scale_report import check_targets, format_table
 from src.data import sources
 from src.data.cache import ABANDONED_AFTER_S, CACHE_VERSION
 from src.data.datamodule import FilesDataModule
@@ -210,8 +211,8 @@ def results_fixture() -> dict:
         "encoder": {"docs": 1000, "encode_flat_tokens_per_s": 9, "encode_batch_tokens_per_s": 10, "ratio": 0.9},
         "loader": {"docs": 2000, "batch_size": 64, "load_ms": 1.0, "step_ms": 100.0, "ratio": 1.01},
     }
-    results["fit"] = scale.fit_memory(sizes)
-    results["targets"] = scale.check_targets(results)
+    results["fit"] = fit_memory(sizes)
+    results["targets"] = check_targets(results)
     return results
 
 
@@ -220,7 +221,7 @@ def test_the_scale_fit_and_table():
     assert results["fit"]["fixed_mb"] == pytest.approx(397.6, abs=0.1)
     assert results["fit"]["slope_bytes_per_token"] == pytest.approx(2.4 * 2**20 / 126_000, rel=1e-3)
     assert all(t["met"] for t in results["targets"].values())
-    table = scale.format_table(results)
+    table = format_table(results)
     assert table.splitlines()[0].startswith("| documents | tokens | cold s | cold peak MB | cached s")
     assert "| 2,000 | 252,000 |" in table and "(step + load) / step = 1.010" in table
     assert "whole lstm_h epoch" not in table and "loader_epoch_ratio" not in results["targets"]
@@ -230,12 +231,12 @@ def test_a_whole_epoch_that_waits_on_its_loader_misses_the_target():
     results = results_fixture()
     epoch = {"docs": 2000, "epoch_batches": 25, "epoch_s": 30.0, "load_s": 4.0, "steps_alone_s": 26.0}
     results["loader_epoch"] = {**epoch, "ratio": 30.0 / 26.0}
-    targets = scale.check_targets(results)
+    targets = check_targets(results)
     assert targets["loader_epoch_ratio"] == {"value": pytest.approx(1.1538, abs=1e-4), "target": "<= 1.1", "met": False}
     results["loader_epoch"]["ratio"] = 1.02
-    assert scale.check_targets(results)["loader_epoch_ratio"]["met"]
+    assert check_targets(results)["loader_epoch_ratio"]["met"]
     results["targets"] = targets
-    assert "one whole lstm_h epoch (25 batches): 30.0 s against 26.0 s of steps alone" in scale.format_table(results)
+    assert "one whole lstm_h epoch (25 batches): 30.0 s against 26.0 s of steps alone" in format_table(results)
 
 
 @pytest.mark.slow  # six subprocesses, each importing torch and Lightning

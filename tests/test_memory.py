@@ -16,7 +16,8 @@ import pytest
 import torch
 
 from src.data.datamodule import TextDataModule
-from src.data.synthetic import NEGATION, NEGATIVE_ADJECTIVES, POSITIVE_ADJECTIVES, make_order_sentiment
+from src.data.synthetic import make_order_sentiment
+from src.data.synthetic_lexicon import NEGATION, NEGATIVE_ADJECTIVES, POSITIVE_ADJECTIVES
 from src.report import write_report
 from src.report.memory import distance_bins, memory_curve
 from tests.helpers import REPO, TINY

@@ -14,15 +14,14 @@ import time
 import datasets
 import pytest
 
-from src.data.synthetic import (
+from src.data.synthetic import SUBSETS, make_order_sentiment
+from src.data.synthetic_lexicon import (
     FILLER_PHRASES,
     INTENSIFIERS,
     NEGATIVE_ADJECTIVES,
     NOUNS,
     POSITIVE_ADJECTIVES,
-    SUBSETS,
     VERBS,
-    make_order_sentiment,
 )
 
 POLARITY = {**{a: 1 for a in POSITIVE_ADJECTIVES}, **{a: -1 for a in NEGATIVE_ADJECTIVES}}

@@ -5,5 +5,5 @@
 * ``python -m src.bench.sweep``: the wall time of a whole sweep, e.g. ``experiment=benchmark``
   (``sweep.py``);
 * ``python -m src.bench.scale``: data preparation time and peak memory as a set grows
-  (``scale.py``).
+  (``scale.py``: the command; ``scale_*.py``: the documents, each measurement, the report).
 """
