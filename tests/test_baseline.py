@@ -190,7 +190,7 @@ def test_a_named_data_metric_chooses_and_is_reported(tmp_path, monkeypatch):
         data_metric(None, SimpleNamespace(metric="auc"))
 
 
-def test_fasttext_repeats_under_a_seed_and_never_reads_a_word_as_a_label():
+def test_fasttext_repeats_under_a_seed_differs_across_seeds_and_never_reads_a_word_as_a_label():
     from src.baseline.fast_text import FastText
 
     rng = random.Random(0)
@@ -199,6 +199,10 @@ def test_fasttext_repeats_under_a_seed_and_never_reads_a_word_as_a_label():
     train = Split(tokens, np.array([label for _, label in rows]))
     first, second = (FastText(train, seed=1).fit(lr=0.5, epoch=20) for _ in range(2))
     assert np.array_equal(first.predict(tokens), second.predict(tokens))
+    assert np.array_equal(first.model.get_output_matrix(), second.model.get_output_matrix())
+    others = [FastText(train, seed=s).fit(lr=0.5, epoch=20).model.get_output_matrix() for s in (0, 2)]
+    assert not np.array_equal(others[0], first.model.get_output_matrix())  # fastText's own seeds 0 and 1 are one
+    assert not np.array_equal(others[1], first.model.get_output_matrix())
     assert sorted(first.model.labels) == ["__label__0", "__label__1"] and "___label__0" in first.model.words
 
 
@@ -210,6 +214,7 @@ def test_fasttext_repeats_under_a_seed_and_never_reads_a_word_as_a_label():
         (["baseline=nbsvm", "baseline.beta=2"], "error: baseline.beta must be a number in [0, 1], got 2"),
         (["baseline.epoch=1.5"], "error: baseline.epoch must be a positive integer, got 1.5"),
         (["+baseline.foo=1"], "error: baseline.foo is not a setting of this baseline (settings: lr, epoch,"),
+        (["seed=null"], "error: seed must be a non-negative integer for a baseline, got None"),
         (["data.min_frequency=0"], "error: data.min_frequency must be a positive integer, got 0"),
         (["data.train_file=/nonexistent/train.csv", "data.data_dir=null"], "/nonexistent/train.csv"),
     ],
@@ -251,6 +256,7 @@ def test_a_sweep_over_both_baselines_and_seeds_reports_them(tmp_path):
     assert jobs == ["0_fasttext", "1_fasttext", "2_nbsvm", "3_nbsvm"]
     report = (sweep / "report.md").read_text()
     assert "fasttext" in report and "nbsvm" in report
+    assert "baseline=" not in report  # each baseline's row is named by it alone, as a summarizer's is
 
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -4,7 +4,8 @@ A linear model over the average of word and word-bigram embeddings (bigrams hash
 ``bucket`` rows), trained with SGD; the paper's sentiment runs use 10 dimensions, 5 epochs and
 bigrams, the learning rate chosen on validation from {0.05, 0.1, 0.25, 0.5}. One thread by default:
 fastText's threads update the weights without locks (Hogwild), so only one thread makes a run
-repeat exactly under the same ``seed``.
+repeat exactly under the same ``seed``. fastText is given ``seed + 1``: its random generator
+(``std::minstd_rand``) replaces a seed of 0 by 1, so seeds 0 and 1 would train the same model.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class FastText:
                 bucket=bucket,
                 loss=loss,
                 thread=threads,
-                seed=self.seed,
+                seed=self.seed + 1,  # its generator (minstd_rand) takes seed 0 as 1: seeds 0 and 1 were one run
                 verbose=0,
             )
         except RuntimeError as exc:  # fastText's own check of its loss

@@ -48,6 +48,7 @@ def data_metric(cfg: DictConfig, datamodule) -> str | None:
 
 def run(cfg: DictConfig) -> dict:
     """Choose on validation, test once, write ``results.json`` (last: its presence means a finished run)."""
+    from src.summarizers.base import ConfigError
     from src.utils.io import atomic_write, write_json_atomic
 
     from .grid import select
@@ -56,6 +57,8 @@ def run(cfg: DictConfig) -> dict:
 
     job_start = time.perf_counter()
     check_settings(cfg)  # data.*, seed, threads: the lines src.train gives
+    if cfg.seed is None:  # src.train draws one; a baseline's run is repeated by its seed
+        raise ConfigError("seed must be a non-negative integer for a baseline, got None")
     cls, points = baseline_class(cfg)  # bad settings fail before any data is touched
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")
