@@ -206,6 +206,14 @@ def test_fasttext_repeats_under_a_seed_differs_across_seeds_and_never_reads_a_wo
     assert sorted(first.model.labels) == ["__label__0", "__label__1"] and "___label__0" in first.model.words
 
 
+def test_nbsvm_says_so_when_train_has_one_class():
+    from src.baseline.nbsvm import NBSVM
+    from src.data.sources import DataError
+
+    with pytest.raises(DataError, match=r"train holds one class only \(label id 1\)"):
+        NBSVM(Split([["a"], ["b"]], np.array([1, 1])), seed=0)
+
+
 @pytest.mark.parametrize(
     "overrides,message",
     [
