@@ -166,6 +166,18 @@ def test_splits_are_those_of_train_including_carved_validation_and_folds(tmp_pat
             assert [ours.tokenizer.token_to_id(t) for t in tokens.tokens[0]] == a.ids[0].tolist()
 
 
+def test_subsets_and_distances_of_the_built_in_data_reach_results_and_predictions(tmp_path):
+    out = tmp_path / "run"
+    sizes = ["data.source.n_train=300", "data.source.n_validation=100", "data.source.n_test=100"]
+    run(compose_baseline_config(["baseline=nbsvm", *sizes], out))
+    results = json.loads((out / "results.json").read_text())
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert {"subset", "distance"} <= set(predictions.columns) and results["data"] == "order_sentiment"
+    for subset in ("order_dependent", "order_free"):
+        rows = predictions[predictions["subset"] == subset]
+        assert results[f"test/acc_{subset}"] == pytest.approx((rows["pred"] == rows["label"]).mean())
+
+
 def test_cross_validation_fold_is_recorded(tmp_path):
     results = run_baseline(tmp_path, "baseline=nbsvm", "data.folds=5", "data.fold=2")
     assert results["folds"] == 5 and results["fold"] == 2 and results["test/acc"] >= 0.9
