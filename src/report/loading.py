@@ -105,9 +105,9 @@ def _short_value(value: str) -> str:
 
 
 def _variant_labels(jobs: pd.DataFrame) -> list[str]:
-    """Summarizer (or baseline) name, plus any override other than seed that varies between jobs."""
+    """Summarizer name, plus any override other than seed that varies between jobs."""
     overrides = jobs["_overrides"].tolist()
-    keys = sorted({k for o in overrides for k in o} - {"seed", "summarizer", "baseline", FOLD_OVERRIDE})
+    keys = sorted({k for o in overrides for k in o} - {"seed", "summarizer", FOLD_OVERRIDE})
     varying = [k for k in keys if len({o.get(k) for o in overrides}) > 1]
     labels = []
     for summarizer, o in zip(jobs["summarizer"], overrides):
