@@ -1,5 +1,5 @@
 """Where text classification data comes from: a HuggingFace Hub dataset (or its local cache), or
-files on disk. Plus carving a missing validation/test split out of train.
+files on disk (carving missing splits and folds: ``src.data.splitting``).
 
 Every loader returns a ``datasets.DatasetDict`` whose splits are named ``train`` / ``validation`` /
 ``test`` (any of them may be missing; ``TextDataModule`` carves what it needs) and records where
@@ -16,11 +16,10 @@ import csv
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import datasets
-import numpy as np
 import pyarrow as pa
 
 from src.utils.errors import UserError
@@ -357,63 +356,6 @@ def check_utf8(path: Path, chunk_size: int = CHUNK_BYTES) -> None:
                 return
             consumed += len(chunk)
             lines += chunk.count(b"\n")
-
-
-# --------------------------------------------------------------------------- carving splits
-def carve_splits(labels: Sequence, fractions: Mapping[str, float], seed: int) -> dict[str, np.ndarray]:
-    """Stratified, seeded partition of ``range(len(labels))`` into ``train`` and each split in
-    ``fractions`` (a fraction of all rows, rounded per class). Every class keeps at least one
-    training row; the result depends only on the labels, the fractions and ``seed``."""
-    for split, fraction in fractions.items():
-        if not 0.0 < float(fraction) < 1.0:
-            raise DataError(f"data.{split}_fraction must be in (0, 1), got {fraction}")
-    if sum(fractions.values()) >= 1.0:
-        raise DataError(f"data split fractions {dict(fractions)} leave nothing for train")
-    labels = np.asarray([str(v) for v in labels])
-    rng = np.random.default_rng([int(seed), 20240611])
-    taken: dict[str, list[np.ndarray]] = {split: [] for split in fractions}
-    train: list[np.ndarray] = []
-    for cls in sorted(set(labels.tolist())):
-        rows = rng.permutation(np.flatnonzero(labels == cls))
-        start = 0
-        for split, fraction in fractions.items():
-            count = min(int(round(float(fraction) * len(rows))), len(rows) - 1 - start)
-            taken[split].append(rows[start : start + max(count, 0)])
-            start += max(count, 0)
-        train.append(rows[start:])
-    out = {"train": np.sort(np.concatenate(train))}
-    for split, parts in taken.items():
-        out[split] = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-        if len(out[split]) == 0:
-            raise DataError(
-                f"train has too few rows ({len(labels)}) to carve a {split} split of fraction {fractions[split]}"
-            )
-    return out
-
-
-def stratified_folds(labels: Sequence, folds: int, seed: int) -> np.ndarray:
-    """The fold (0..folds-1) of each row: per class, the rows in a seeded random order are dealt to
-    the folds in turn, each class starting where the previous one stopped, so every fold holds each
-    class's count divided by ``folds`` rounded down or up (within one example per class) and the
-    fold sizes differ by at most one. Depends only on the labels, ``folds`` and ``seed``. A class
-    with fewer than ``folds`` examples is a DataError (some fold would have none of it)."""
-    labels = np.asarray([str(v) for v in labels])
-    classes, counts = np.unique(labels, return_counts=True)
-    small = [(c, n) for c, n in zip(classes.tolist(), counts.tolist()) if n < folds]
-    if small:
-        cls, count = min(small, key=lambda item: item[1])
-        raise DataError(
-            f"data.folds={folds} is more than the {count} examples of class {cls!r}; "
-            f"use at most {int(counts.min())} folds"
-        )
-    rng = np.random.default_rng([int(seed), 20240612])
-    fold_of = np.empty(len(labels), dtype=np.int64)
-    start = 0
-    for cls in sorted(classes.tolist()):
-        rows = rng.permutation(np.flatnonzero(labels == cls))
-        fold_of[rows] = (start + np.arange(len(rows))) % folds
-        start = (start + len(rows)) % folds
-    return fold_of
 
 
 def natural_sorted(values: Iterable[str]) -> list[str]:
