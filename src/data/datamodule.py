@@ -27,7 +27,9 @@ Decisions a user should know (the preparation and the splits have their own modu
 * **Local folder instead of the source**: ``data_dir=FOLDER`` (``data.data_dir``) reads
   ``FOLDER/train.csv`` [``validation.csv``] [``test.csv``] (columns ``text,label``; any format of
   ``src.data.sources.LocalFiles``) in place of the configured source, keeping every other
-  setting, so ``data=mr data.data_dir=../shared/data/mr`` is MR from disk instead of the Hub.
+  setting, so ``data=mr data.data_dir=../shared/data/mr`` is MR from disk instead of the Hub. A
+  config whose folder holds something else names its reader in ``local_source`` (``data=sst2_phrases``:
+  the SST trees, ``src.data.trees``); a config with no ``source`` (``sst5_phrases``) needs the folder.
 * **Cross-validation**: ``folds=K`` with ``fold=i`` pools every given split into K stratified folds
   and tests on fold i (``src.data.splitting``); ``folds=null`` keeps the fixed splits.
 * **Cache**: with ``cache_dir`` set, the encoded splits, label names and tokenizer are stored in
@@ -75,7 +77,10 @@ class TextDataModule(LightningDataModule):
 
     Args:
         source: a callable returning a ``datasets.DatasetDict`` (Hub, local files or the built-in
-            generator); replaced by the files in ``data_dir`` when that is given.
+            generator); replaced by the files in ``data_dir`` when that is given. None: the set is
+            only read from ``data_dir``.
+        local_source: what reads ``data_dir``, called with ``data_dir``, ``text_column`` and
+            ``label_column`` (default: ``LocalFiles``, train.csv [validation.csv] [test.csv]).
         name: the set's name in results and reports.
         text_column, label_column, subset_column: the columns to read; ``subset_column`` (optional)
             names slices reported as ``test/acc_<subset>``.
@@ -92,7 +97,7 @@ class TextDataModule(LightningDataModule):
 
     def __init__(
         self,
-        source: Callable[[], datasets.DatasetDict],
+        source: Callable[[], datasets.DatasetDict] | None,
         name: str = "data",
         text_column: str = "text",
         label_column: str = "label",
@@ -115,12 +120,17 @@ class TextDataModule(LightningDataModule):
         folds: int | None = None,
         fold: int | None = None,
         pad_to_multiple: int | None = None,
+        local_source: Callable[..., Callable[[], datasets.DatasetDict]] | None = None,
     ):
         super().__init__()
         self.folds, self.fold = check_folds(folds, fold)
         self.data_dir = data_dir
         if data_dir is not None:  # a local folder in place of the configured source (Hub, generator)
-            source = LocalFiles(data_dir=str(data_dir), text_column=text_column, label_column=label_column)
+            source = (local_source or LocalFiles)(
+                data_dir=str(data_dir), text_column=text_column, label_column=label_column
+            )
+        elif source is None:
+            raise ConfigError(f"{name}: this set is read from a local folder only; set data.data_dir=FOLDER")
         self.source, self.name = source, name
         self.text_column, self.label_column, self.subset_column = text_column, label_column, subset_column
         self.given_label_names = list(label_names) if label_names else None
@@ -156,8 +166,8 @@ class TextDataModule(LightningDataModule):
         preparation = self.preparation()
         raw = None
         if self.cache_dir is not None:
-            if isinstance(self.source, LocalFiles):  # keyed on the files' bytes: a hit never parses them
-                content = self.source.digest()
+            if callable(getattr(self.source, "digest", None)):  # local files: keyed on their bytes,
+                content = self.source.digest()  # so a hit never parses them
             else:
                 raw = self._read(need_train=tokenizer is None)
                 content = cache.content_digest(
