@@ -15,8 +15,9 @@ Decisions a user should know (the preparation and the splits have their own modu
   names alphabetically: ``["neg", "pos"]`` -> 0, 1; ``[1, 2]`` -> 0, 1), a ``ClassLabel`` column
   keeps its own order, and ``label_names`` (config or checkpoint) fixes the classes explicitly.
   The names are kept in ``label_names`` for reports and predictions. A validation/test label never
-  seen in train, and (with fixed classes) a class with no training example, are errors: a model
-  can neither learn nor be fairly scored on such a class.
+  seen in train, and (with fixed classes) a class with no training example, are errors unless
+  ``unseen_labels=keep``, which keeps such a class without training examples (its rows count as
+  errors; ``src.data.labels``).
 * **Missing splits** are carved from train (stratified, ``split_seed``, separate from the training
   seed); a carved test split is warned about (``src.data.splitting``).
 * **max_length = 256 tokens** (truncation keeps the beginning): every sentence-level benchmark
@@ -61,6 +62,7 @@ from src.summarizers.base import ConfigError
 from . import cache
 from .batching import BucketBatchSampler, collate, padding_efficiency
 from .encoded import EncodedSplit
+from .labels import UNSEEN_LABELS
 from .preparation import DISTANCE_COLUMN, Preparation
 from .sources import DataError, LocalFiles
 from .splitting import check_folds
@@ -79,6 +81,8 @@ class TextDataModule(LightningDataModule):
         source: a callable returning a ``datasets.DatasetDict`` (Hub, local files or the built-in
             generator); replaced by the files in ``data_dir`` when that is given. None: the set is
             only read from ``data_dir``.
+        unseen_labels: ``error`` (default) or ``keep``: a validation/test class that train lacks is an
+            error, or a class of its own with no training examples (``src.data.labels``).
         local_source: what reads ``data_dir``, called with ``data_dir``, ``text_column`` and
             ``label_column`` (default: ``LocalFiles``, train.csv [validation.csv] [test.csv]).
         name: the set's name in results and reports.
@@ -121,6 +125,7 @@ class TextDataModule(LightningDataModule):
         fold: int | None = None,
         pad_to_multiple: int | None = None,
         local_source: Callable[..., Callable[[], datasets.DatasetDict]] | None = None,
+        unseen_labels: str = "error",
     ):
         super().__init__()
         self.folds, self.fold = check_folds(folds, fold)
@@ -143,6 +148,9 @@ class TextDataModule(LightningDataModule):
         if pad_to_multiple is not None and (type(pad_to_multiple) is not int or pad_to_multiple < 1):
             raise ConfigError(f"data.pad_to_multiple must be a positive integer or null, got {pad_to_multiple!r}")
         self.pad_to_multiple = pad_to_multiple
+        if unseen_labels not in UNSEEN_LABELS:
+            raise ConfigError(f"data.unseen_labels must be one of {', '.join(UNSEEN_LABELS)}, got {unseen_labels!r}")
+        self.unseen_labels = unseen_labels
         self.max_length = max_length
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.num_workers, self.bucketing, self.seed = num_workers, bucketing, seed
@@ -226,6 +234,7 @@ class TextDataModule(LightningDataModule):
             lowercase=self.lowercase,
             max_length=self.max_length,
             fixed_classes=bool(self.given_label_names),
+            unseen_labels=self.unseen_labels,
         )
 
     def _read(self, need_train: bool) -> datasets.DatasetDict:

@@ -48,6 +48,7 @@ class Preparation:
     lowercase: bool
     max_length: int | None
     fixed_classes: bool  # the classes came from the config (data.label_names)
+    unseen_labels: str = "error"  # or "keep": a class missing from train joins the classes (src.data.labels)
 
     def where(self, raw: datasets.DatasetDict, split: str) -> str:
         source = origin(raw, split)
@@ -85,7 +86,7 @@ class Preparation:
         if "train" in parts:
             parts.update(carve_missing(parts, self.name, self.validation_fraction, self.test_fraction, self.split_seed))
         training = tokenizer is None
-        names = decide_label_names(parts, given_names, training, self.name, self.label_column)
+        names = decide_label_names(parts, given_names, training, self.name, self.label_column, self.unseen_labels)
         ids = {split: label_ids(rows, names, training, self.fixed_classes) for split, rows in parts.items()}
         subset_names = natural_sorted(s for p in parts.values() for s in p.subsets) if use_subsets else []
         tokenizer = tokenizer or train_word_tokenizer(
@@ -179,8 +180,9 @@ class Preparation:
             "label_names": label_names,
             "tokenizer": cache.tokenizer_digest(tokenizer),
             "training": tokenizer is None,
-            # only when set, so that the keys of fixed-split runs stay what they were
+            # only when set, so that the keys of earlier runs stay what they were
             **({"folds": self.folds, "fold": self.fold} if self.folds is not None else {}),
+            **({"unseen_labels": self.unseen_labels} if self.unseen_labels != "error" else {}),
         }
 
 
