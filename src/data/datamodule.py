@@ -20,11 +20,12 @@ Decisions a user should know (the preparation and the splits have their own modu
   errors; ``src.data.labels``).
 * **Missing splits** are carved from train (stratified, ``split_seed``, separate from the training
   seed); a carved test split is warned about (``src.data.splitting``).
-* **max_length = 256 tokens** (truncation keeps the beginning): every sentence-level benchmark
-  (MR, SST-2, TREC, Rotten Tomatoes, AG News) fits entirely, so it only changes document sets
-  like IMDB and Yelp, where it bounds the time and memory of the recurrent summarizers (linear
-  in the length, and a padded batch is as long as its longest text) while keeping most of each
-  review. The number of truncated texts is logged.
+* **max_length = 256 tokens** (``truncation=head`` keeps the beginning; ``tail`` and ``head_tail``
+  in ``src.data.truncation``): every sentence-level benchmark (MR, SST-2, TREC, Rotten Tomatoes,
+  AG News) fits entirely, so it only changes document sets like IMDB and Yelp, where it bounds the
+  time and memory of the recurrent summarizers (linear in the length, and a padded batch is as
+  long as its longest text) while keeping most of each review. The number of truncated texts is
+  logged. ``strip_html_breaks`` reads ``<br />`` as a space (on for ``data=imdb``).
 * **Local folder instead of the source**: ``data_dir=FOLDER`` (``data.data_dir``) reads
   ``FOLDER/train.csv`` [``validation.csv``] [``test.csv``] (columns ``text,label``; any format of
   ``src.data.sources.LocalFiles``) in place of the configured source, keeping every other
@@ -44,6 +45,7 @@ Decisions a user should know (the preparation and the splits have their own modu
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -67,6 +69,7 @@ from .preparation import DISTANCE_COLUMN, Preparation
 from .sources import DataError, LocalFiles
 from .splitting import check_folds
 from .tokenizer import PAD_ID, UNK_ID
+from .truncation import check_truncation
 
 __all__ = ["ConfigError", "DataError", "EncodedSplit", "FilesDataModule", "TextDataModule", "check_folds"]
 
@@ -92,7 +95,9 @@ class TextDataModule(LightningDataModule):
         validation_fraction, test_fraction, split_seed: carving of missing splits (stratified); the
             split seed stays fixed when the training ``seed`` changes.
         folds, fold: stratified cross-validation, test on fold ``fold`` of ``folds`` (null: fixed splits).
-        min_frequency, max_vocab, lowercase: the word-level tokenizer; max_length: tokens kept per text.
+        min_frequency, max_vocab, lowercase, strip_html_breaks: the word-level tokenizer (``<br />`` read
+            as a space with ``strip_html_breaks``); max_length: tokens kept per text, ``truncation``:
+            which (``head``, ``tail``, ``head_tail``; ``src.data.truncation``).
         batch_size, eval_batch_size, bucketing, num_workers, seed: batching (``seed`` orders the batches).
         pad_to_multiple: pad each batch to a multiple of this many tokens (null: to its longest), so
             batches take few shapes (``model.compile=reduce-overhead`` captures one CUDA graph per shape).
@@ -126,6 +131,8 @@ class TextDataModule(LightningDataModule):
         pad_to_multiple: int | None = None,
         local_source: Callable[..., Callable[[], datasets.DatasetDict]] | None = None,
         unseen_labels: str = "error",
+        truncation: str = "head",
+        strip_html_breaks: bool = False,
     ):
         super().__init__()
         self.folds, self.fold = check_folds(folds, fold)
@@ -151,7 +158,8 @@ class TextDataModule(LightningDataModule):
         if unseen_labels not in UNSEEN_LABELS:
             raise ConfigError(f"data.unseen_labels must be one of {', '.join(UNSEEN_LABELS)}, got {unseen_labels!r}")
         self.unseen_labels = unseen_labels
-        self.max_length = max_length
+        self.max_length, self.truncation = max_length, check_truncation(truncation)
+        self.strip_html_breaks = bool(strip_html_breaks)
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.num_workers, self.bucketing, self.seed = num_workers, bucketing, seed
         self.cache_dir = Path(os.path.expanduser(str(cache_dir))) if cache_dir else None
@@ -218,24 +226,10 @@ class TextDataModule(LightningDataModule):
         self._adopt(prepared)
 
     def preparation(self) -> Preparation:
-        """The settings that turn the raw splits into encoded ones, as they are now."""
-        return Preparation(
-            name=self.name,
-            text_column=self.text_column,
-            label_column=self.label_column,
-            subset_column=self.subset_column,
-            validation_fraction=self.validation_fraction,
-            test_fraction=self.test_fraction,
-            split_seed=self.split_seed,
-            folds=self.folds,
-            fold=self.fold,
-            min_frequency=self.min_frequency,
-            max_vocab=self.max_vocab,
-            lowercase=self.lowercase,
-            max_length=self.max_length,
-            fixed_classes=bool(self.given_label_names),
-            unseen_labels=self.unseen_labels,
-        )
+        """The settings that turn the raw splits into encoded ones, as they are now: every field of
+        ``Preparation`` is an attribute of the same name here."""
+        settings = {f.name: getattr(self, f.name) for f in dataclasses.fields(Preparation) if f.name != "fixed_classes"}
+        return Preparation(**settings, fixed_classes=bool(self.given_label_names))
 
     def _read(self, need_train: bool) -> datasets.DatasetDict:
         raw = self.source()

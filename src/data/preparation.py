@@ -5,8 +5,9 @@ to ids (``src.data.labels``), train the word tokenizer on train only and encode 
 * **Empty or null texts are dropped**, with one warning per split that counts them and names the
   first rows; a split left with no text at all is an error. (Real corpora carry the odd blank
   line; failing the whole run on it helps nobody, silently keeping it trains on nothing.)
-* **max_length** (truncation keeps the beginning) bounds the tokens of each text; the number of
-  truncated texts is logged.
+* **max_length** bounds the tokens of each text, keeping its head, tail or both (``truncation``,
+  ``src.data.truncation``); the number of truncated texts is logged.
+* **strip_html_breaks** reads HTML line breaks (``<br />``) as a space (``src.data.tokenizer``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class Preparation:
     max_length: int | None
     fixed_classes: bool  # the classes came from the config (data.label_names)
     unseen_labels: str = "error"  # or "keep": a class missing from train joins the classes (src.data.labels)
+    truncation: str = "head"  # or "tail", "head_tail" (src.data.truncation)
+    strip_html_breaks: bool = False
 
     def where(self, raw: datasets.DatasetDict, split: str) -> str:
         source = origin(raw, split)
@@ -90,22 +93,23 @@ class Preparation:
         ids = {split: label_ids(rows, names, training, self.fixed_classes) for split, rows in parts.items()}
         subset_names = natural_sorted(s for p in parts.values() for s in p.subsets) if use_subsets else []
         tokenizer = tokenizer or train_word_tokenizer(
-            parts["train"].text_batches(), self.min_frequency, self.max_vocab, self.lowercase
+            parts["train"].text_batches(), self.min_frequency, self.max_vocab, self.lowercase, self.strip_html_breaks
         )
         subset_ids = {s: i for i, s in enumerate(subset_names)}
         distances = self.distances(raw, parts)
         splits = {}
         for split in [s for s in SPLITS if s in parts]:
             rows = parts[split]
-            flat, offsets, truncated = encode_flat(tokenizer, rows.text_batches(), self.max_length)
+            flat, offsets, truncated = encode_flat(tokenizer, rows.text_batches(), self.max_length, self.truncation)
             if truncated:
                 log.info(
-                    "%s: truncated %d of %d texts (%.1f%%) to max_length=%d tokens",
+                    "%s: truncated %d of %d texts (%.1f%%) to max_length=%d tokens (%s)",
                     rows.where,
                     truncated,
                     len(rows),
                     100 * truncated / len(rows),
                     self.max_length,
+                    self.truncation,
                 )
             subsets = np.asarray([subset_ids[s] for s in rows.subsets]) if use_subsets else None
             splits[split] = EncodedSplit(flat, offsets, ids[split], subsets, distances.get(split))
@@ -183,6 +187,8 @@ class Preparation:
             # only when set, so that the keys of earlier runs stay what they were
             **({"folds": self.folds, "fold": self.fold} if self.folds is not None else {}),
             **({"unseen_labels": self.unseen_labels} if self.unseen_labels != "error" else {}),
+            **({"truncation": self.truncation} if self.truncation != "head" else {}),
+            **({"strip_html_breaks": True} if self.strip_html_breaks else {}),
         }
 
 

@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "validation", "test")
 SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt")
 _TEXT_FORMATS = (".csv", ".tsv", ".json", ".jsonl", ".txt")
-CHUNK_BYTES = 1 << 20  # files are hashed and UTF-8-checked this many bytes at a time
+CHUNK_BYTES = 1 << 20  # files are hashed and UTF-8-checked this many bytes at a time (and CSV's first block)
+MAX_BLOCK_BYTES = (1 << 31) - 1  # the largest block Arrow's CSV reader takes: one field of up to 2 GiB
 
 
 class DataError(UserError, ValueError):
@@ -244,6 +245,9 @@ def read_delimited(path: Path, text_column: str) -> pa.Table:
         newlines_in_values=quoting,
     )
     as_text = {text_column}
+    # Arrow parses blocks of 1 MiB and cannot split a field across two: a longer field (a whole book in
+    # one cell) makes it read again with larger blocks, up to the whole file.
+    block, largest = CHUNK_BYTES, min(path.stat().st_size + 1, MAX_BLOCK_BYTES)
     while True:
         convert = pa_csv.ConvertOptions(
             column_types={c: pa.string() for c in as_text},
@@ -252,8 +256,12 @@ def read_delimited(path: Path, text_column: str) -> pa.Table:
             quoted_strings_can_be_null=True,
         )
         try:
-            table = pa_csv.read_csv(path, parse_options=parse, convert_options=convert)
+            read = pa_csv.ReadOptions(block_size=block)
+            table = pa_csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
         except pa.ArrowInvalid as exc:
+            if "straddling" in str(exc) and block < largest:
+                block = min(block * 8, largest)
+                continue
             if "Expected" in str(exc) and "columns" in str(exc):
                 raise DataError(f"{path}: cannot read as {path.suffix[1:]}: {_bad_row(path, quoting)}") from None
             raise
