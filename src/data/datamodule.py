@@ -59,6 +59,7 @@ from lightning import LightningDataModule
 from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
+from src.model.metrics import check_metric
 from src.summarizers.base import ConfigError
 
 from . import cache
@@ -84,6 +85,8 @@ class TextDataModule(LightningDataModule):
         source: a callable returning a ``datasets.DatasetDict`` (Hub, local files or the built-in
             generator); replaced by the files in ``data_dir`` when that is given. None: the set is
             only read from ``data_dir``.
+        metric: what the set is judged by: ``accuracy`` (default), ``macro_f1`` or ``mcc``
+            (``src.model.metrics``); the model logs it, results.json records it.
         unseen_labels: ``error`` (default) or ``keep``: a validation/test class that train lacks is an
             error, or a class of its own with no training examples (``src.data.labels``).
         local_source: what reads ``data_dir``, called with ``data_dir``, ``text_column`` and
@@ -133,6 +136,7 @@ class TextDataModule(LightningDataModule):
         unseen_labels: str = "error",
         truncation: str = "head",
         strip_html_breaks: bool = False,
+        metric: str = "accuracy",
     ):
         super().__init__()
         self.folds, self.fold = check_folds(folds, fold)
@@ -160,6 +164,7 @@ class TextDataModule(LightningDataModule):
         self.unseen_labels = unseen_labels
         self.max_length, self.truncation = max_length, check_truncation(truncation)
         self.strip_html_breaks = bool(strip_html_breaks)
+        self.metric = check_metric(metric)
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.num_workers, self.bucketing, self.seed = num_workers, bucketing, seed
         self.cache_dir = Path(os.path.expanduser(str(cache_dir))) if cache_dir else None
