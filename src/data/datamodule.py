@@ -16,8 +16,8 @@ Decisions a user should know (the preparation and the splits have their own modu
   keeps its own order, and ``label_names`` (config or checkpoint) fixes the classes explicitly.
   The names are kept in ``label_names`` for reports and predictions. A validation/test label never
   seen in train, and (with fixed classes) a class with no training example, are errors unless
-  ``unseen_labels=keep``, which keeps such a class without training examples (its rows count as
-  errors; ``src.data.labels``).
+  ``unseen_labels=keep``, which keeps such a class without training examples (its rows are scored,
+  not dropped; ``src.data.labels``).
 * **Missing splits** are carved from train (stratified, ``split_seed``, separate from the training
   seed); a carved test split is warned about (``src.data.splitting``).
 * **max_length = 256 tokens** (``truncation=head`` keeps the beginning; ``tail`` and ``head_tail``

@@ -8,8 +8,8 @@
   example, are errors by default (``unseen_labels=error``): most often they are a typo or a file
   from another set. With ``unseen_labels=keep`` (``data=trec50``, whose rare fine classes may miss
   train) such a class joins the label set without training examples, with a warning: the model has
-  an output for it that no example trains, so its validation/test rows count as errors, never
-  dropped (dropping them would flatter the score).
+  an output for it that no example trains toward, and its validation/test rows stay and are scored
+  as usual, so they are (almost always) errors: dropping them would flatter the score.
 
 Every error is a one-line :class:`DataError` naming the split (and its file), column, row or value.
 """
@@ -161,7 +161,7 @@ def decide_label_names(
             raise DataError(f"{train.where}: class {empty[0]!r} has no training examples (classes: {', '.join(names)})")
         if empty:
             log.warning(
-                "%s: %d of %d classes have no training examples (%s); their validation/test rows count as errors",
+                "%s: %d of %d classes have no training examples (%s); their validation/test rows are scored as usual",
                 train.where,
                 len(empty),
                 len(names),
@@ -200,7 +200,7 @@ def label_ids(rows: Rows, names: list[str], training: bool, fixed_classes: bool)
         more = f" (and {len(unknown) - 1} more rows)" if len(unknown) > 1 else ""
         unseen = training and not fixed_classes
         known = "never appears in train (train labels: " if unseen else "is not one of the classes ("
-        hint = "; data.unseen_labels=keep keeps such a class (its rows scored as errors)" if unseen else ""
+        hint = "; data.unseen_labels=keep keeps such a class (its rows scored, not dropped)" if unseen else ""
         raise DataError(
             f"{rows.where}: label {rows.keys[first]!r} in row {rows.rows[first]} {known}{', '.join(names)}){more}{hint}"
         )
