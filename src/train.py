@@ -122,6 +122,8 @@ def _train(cfg: DictConfig, stop, state: dict) -> dict:
         "fold": cfg.data.get("fold"),
         "folds": cfg.data.get("folds"),
         **{k: metrics.get(k) for k in ("test/acc", "test/f1", "val/acc_best")},
+        "metric": datamodule.metric,  # the set's own metric (data.metric), what the report ranks by
+        f"test/{datamodule.metric}": metrics.get(f"test/{datamodule.metric}"),
         **{k: v for k, v in sorted(metrics.items()) if k.startswith("test/acc_")},
         "test/order_drop": metrics["test/acc"] - metrics["test/acc_shuffled"]  # order probe
         if {"test/acc", "test/acc_shuffled"} <= metrics.keys()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from src.data.datamodule import ConfigError, DataError, FilesDataModule, check_folds
-from src.data.sources import stratified_folds
+from src.data.splitting import stratified_folds
 
 
 # 100 rows, unbalanced on purpose: 50 "a", 23 "b", 7 "c" in train.csv and 10 / 6 / 4 more in test.csv.

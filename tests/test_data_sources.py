@@ -22,8 +22,10 @@ from hydra.core.hydra_config import HydraConfig
 
 import src.utils.resolvers  # noqa: F401
 from src.data import datamodule as dm_module
+from src.data import preparation as preparation_module
 from src.data.datamodule import DataError, FilesDataModule, TextDataModule
-from src.data.sources import LocalFiles, carve_splits, load_hub, natural_sorted
+from src.data.sources import LocalFiles, load_hub, natural_sorted
+from src.data.splitting import carve_splits
 from tests.helpers import REPO
 
 ROWS = [
@@ -165,7 +167,7 @@ def test_missing_splits_are_carved_with_a_warning_for_test(tmp_path, caplog):
         test_fraction=0.1,
         split_seed=0,
     )
-    with caplog.at_level(logging.INFO, logger="src.data.datamodule"):
+    with caplog.at_level(logging.INFO, logger="src.data.splitting"):
         dm.setup()
     sizes = {s: len(d) for s, d in dm.splits.items()}
     assert sizes == {"train": 42, "validation": 12, "test": 6}
@@ -409,8 +411,8 @@ def test_second_run_reads_the_cache_without_tokenizing(tmp_path, monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("tokenizer training / encoding must be skipped on a cache hit")
 
-    monkeypatch.setattr(dm_module, "train_word_tokenizer", forbidden)
-    monkeypatch.setattr(dm_module, "encode_flat", forbidden)
+    monkeypatch.setattr(preparation_module, "train_word_tokenizer", forbidden)
+    monkeypatch.setattr(preparation_module, "encode_flat", forbidden)
     second = cached_module(tmp_path)
     second.setup()
     assert second.cache_hit

@@ -148,7 +148,8 @@ def test_each_config_composes_to_its_hub_source(config, train_config, monkeypatc
     assert sorted(raw) == sorted(splits) and all(ds.column_names == ["text", "label"] for ds in raw.values())
 
 
-@pytest.mark.parametrize("config", sorted(HUB))
+# sst2_phrases reads a folder of SST trees instead (tests/test_data_trees.py)
+@pytest.mark.parametrize("config", sorted(set(HUB) - {"sst2_phrases"}))
 def test_data_dir_reads_a_local_folder_instead_of_the_hub(config, train_config, tmp_path):
     folder = write_set(tmp_path / config, CLASSES[config], validation=config != "trec")
     cfg = train_config(f"data={config}", f"data.data_dir={folder}", "data.cache_dir=null")

@@ -7,35 +7,33 @@ labels to ids (``src.data.labels``), trains the word tokenizer on the train spli
 every split once (or reads all of that from the cache, ``src.data.cache``), and the loaders serve
 length-bucketed batches.
 
-Decisions a user should know:
+Decisions a user should know (the preparation and the splits have their own modules:
+``src.data.preparation``, ``src.data.splitting``):
 
-* **Empty or null texts are dropped**, with one warning per split that counts them and names the
-  first rows; a split left with no text at all is an error. (Real corpora carry the odd blank
-  line; failing the whole run on it helps nobody, silently keeping it trains on nothing.)
+* **Empty or null texts are dropped**, with a counted warning per split (``src.data.preparation``).
 * **Labels**: integer or string columns map to ids in a stable order (integers numerically, then
   names alphabetically: ``["neg", "pos"]`` -> 0, 1; ``[1, 2]`` -> 0, 1), a ``ClassLabel`` column
   keeps its own order, and ``label_names`` (config or checkpoint) fixes the classes explicitly.
   The names are kept in ``label_names`` for reports and predictions. A validation/test label never
-  seen in train, and (with fixed classes) a class with no training example, are errors: a model
-  can neither learn nor be fairly scored on such a class.
-* **Missing splits**: validation is carved from train (stratified, ``validation_fraction``,
-  ``split_seed``); a missing test split likewise (``test_fraction``) with a warning, since such a
-  score is not comparable to an official test set. ``split_seed`` is separate from the training
-  seed, so repeated seeds share one split and differ only in the model.
-* **max_length = 256 tokens** (truncation keeps the beginning): every sentence-level benchmark
-  (MR, SST-2, TREC, Rotten Tomatoes, AG News) fits entirely, so it only changes document sets
-  like IMDB and Yelp, where it bounds the time and memory of the recurrent summarizers (linear
-  in the length, and a padded batch is as long as its longest text) while keeping most of each
-  review. The number of truncated texts is logged.
+  seen in train, and (with fixed classes) a class with no training example, are errors unless
+  ``unseen_labels=keep``, which keeps such a class without training examples (its rows are scored,
+  not dropped; ``src.data.labels``).
+* **Missing splits** are carved from train (stratified, ``split_seed``, separate from the training
+  seed); a carved test split is warned about (``src.data.splitting``).
+* **max_length = 256 tokens** (``truncation=head`` keeps the beginning; ``tail`` and ``head_tail``
+  in ``src.data.truncation``): every sentence-level benchmark (MR, SST-2, TREC, Rotten Tomatoes,
+  AG News) fits entirely, so it only changes document sets like IMDB and Yelp, where it bounds the
+  time and memory of the recurrent summarizers (linear in the length, and a padded batch is as
+  long as its longest text) while keeping most of each review. The number of truncated texts is
+  logged. ``strip_html_breaks`` reads ``<br />`` as a space (on for ``data=imdb``).
 * **Local folder instead of the source**: ``data_dir=FOLDER`` (``data.data_dir``) reads
   ``FOLDER/train.csv`` [``validation.csv``] [``test.csv``] (columns ``text,label``; any format of
   ``src.data.sources.LocalFiles``) in place of the configured source, keeping every other
-  setting, so ``data=mr data.data_dir=../shared/data/mr`` is MR from disk instead of the Hub.
-* **Cross-validation**: ``folds=K`` with ``fold=i`` pools every given split, deals the rows into K
-  stratified folds drawn with ``split_seed`` (``sources.stratified_folds``), takes fold i as the
-  test split and carves validation (stratified, ``validation_fraction``) from the other K-1 folds.
-  A set's fixed test split is thereby re-split too. ``folds=null`` (the default) keeps the fixed
-  splits, K times cheaper. Bad values are a one-line ConfigError before any data is read.
+  setting, so ``data=mr data.data_dir=../shared/data/mr`` is MR from disk instead of the Hub. A
+  config whose folder holds something else names its reader in ``local_source`` (``data=sst2_phrases``:
+  the SST trees, ``src.data.trees``); a config with no ``source`` (``sst5_phrases``) needs the folder.
+* **Cross-validation**: ``folds=K`` with ``fold=i`` pools every given split into K stratified folds
+  and tests on fold i (``src.data.splitting``); ``folds=null`` keeps the fixed splits.
 * **Cache**: with ``cache_dir`` set, the encoded splits, label names and tokenizer are stored in
   one folder keyed by a hash of the data content and of every setting that changes them, so a
   second run with the same data skips tokenizer training and encoding. Local files are keyed on
@@ -47,6 +45,7 @@ Decisions a user should know:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -56,25 +55,26 @@ from functools import partial
 from pathlib import Path
 
 import datasets
-import numpy as np
 from lightning import LightningDataModule
 from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
+from src.model.metrics import check_metric
 from src.summarizers.base import ConfigError
 
 from . import cache
 from .batching import BucketBatchSampler, collate, padding_efficiency
 from .encoded import EncodedSplit
-from .labels import Rows, column_values, decide_label_names, label_ids, label_keys
-from .sources import SPLITS, DataError, LocalFiles, carve_splits, natural_sorted, origin, stratified_folds
-from .texts import arrow_column, kept_rows
-from .tokenizer import PAD_ID, UNK_ID, encode_flat, train_word_tokenizer
+from .labels import UNSEEN_LABELS
+from .preparation import DISTANCE_COLUMN, Preparation
+from .sources import DataError, LocalFiles
+from .splitting import check_folds
+from .tokenizer import PAD_ID, UNK_ID
+from .truncation import check_truncation
 
 __all__ = ["ConfigError", "DataError", "EncodedSplit", "FilesDataModule", "TextDataModule", "check_folds"]
 
 log = logging.getLogger(__name__)
-DISTANCE_COLUMN = "distance"  # optional per-example column, carried to each test prediction (src.data.synthetic)
 
 
 class TextDataModule(LightningDataModule):
@@ -83,7 +83,14 @@ class TextDataModule(LightningDataModule):
 
     Args:
         source: a callable returning a ``datasets.DatasetDict`` (Hub, local files or the built-in
-            generator); replaced by the files in ``data_dir`` when that is given.
+            generator); replaced by the files in ``data_dir`` when that is given. None: the set is
+            only read from ``data_dir``.
+        metric: what the set is judged by: ``accuracy`` (default), ``macro_f1`` or ``mcc``
+            (``src.model.metrics``); the model logs it, results.json records it.
+        unseen_labels: ``error`` (default) or ``keep``: a validation/test class that train lacks is an
+            error, or a class of its own with no training examples (``src.data.labels``).
+        local_source: what reads ``data_dir``, called with ``data_dir``, ``text_column`` and
+            ``label_column`` (default: ``LocalFiles``, train.csv [validation.csv] [test.csv]).
         name: the set's name in results and reports.
         text_column, label_column, subset_column: the columns to read; ``subset_column`` (optional)
             names slices reported as ``test/acc_<subset>``.
@@ -91,7 +98,9 @@ class TextDataModule(LightningDataModule):
         validation_fraction, test_fraction, split_seed: carving of missing splits (stratified); the
             split seed stays fixed when the training ``seed`` changes.
         folds, fold: stratified cross-validation, test on fold ``fold`` of ``folds`` (null: fixed splits).
-        min_frequency, max_vocab, lowercase: the word-level tokenizer; max_length: tokens kept per text.
+        min_frequency, max_vocab, lowercase, strip_html_breaks: the word-level tokenizer (``<br />`` read
+            as a space with ``strip_html_breaks``); max_length: tokens kept per text, ``truncation``:
+            which (``head``, ``tail``, ``head_tail``; ``src.data.truncation``).
         batch_size, eval_batch_size, bucketing, num_workers, seed: batching (``seed`` orders the batches).
         pad_to_multiple: pad each batch to a multiple of this many tokens (null: to its longest), so
             batches take few shapes (``model.compile=reduce-overhead`` captures one CUDA graph per shape).
@@ -100,7 +109,7 @@ class TextDataModule(LightningDataModule):
 
     def __init__(
         self,
-        source: Callable[[], datasets.DatasetDict],
+        source: Callable[[], datasets.DatasetDict] | None,
         name: str = "data",
         text_column: str = "text",
         label_column: str = "label",
@@ -123,12 +132,21 @@ class TextDataModule(LightningDataModule):
         folds: int | None = None,
         fold: int | None = None,
         pad_to_multiple: int | None = None,
+        local_source: Callable[..., Callable[[], datasets.DatasetDict]] | None = None,
+        unseen_labels: str = "error",
+        truncation: str = "head",
+        strip_html_breaks: bool = False,
+        metric: str = "accuracy",
     ):
         super().__init__()
         self.folds, self.fold = check_folds(folds, fold)
         self.data_dir = data_dir
         if data_dir is not None:  # a local folder in place of the configured source (Hub, generator)
-            source = LocalFiles(data_dir=str(data_dir), text_column=text_column, label_column=label_column)
+            source = (local_source or LocalFiles)(
+                data_dir=str(data_dir), text_column=text_column, label_column=label_column
+            )
+        elif source is None:
+            raise ConfigError(f"{name}: this set is read from a local folder only; set data.data_dir=FOLDER")
         self.source, self.name = source, name
         self.text_column, self.label_column, self.subset_column = text_column, label_column, subset_column
         self.given_label_names = list(label_names) if label_names else None
@@ -141,7 +159,12 @@ class TextDataModule(LightningDataModule):
         if pad_to_multiple is not None and (type(pad_to_multiple) is not int or pad_to_multiple < 1):
             raise ConfigError(f"data.pad_to_multiple must be a positive integer or null, got {pad_to_multiple!r}")
         self.pad_to_multiple = pad_to_multiple
-        self.max_length = max_length
+        if unseen_labels not in UNSEEN_LABELS:
+            raise ConfigError(f"data.unseen_labels must be one of {', '.join(UNSEEN_LABELS)}, got {unseen_labels!r}")
+        self.unseen_labels = unseen_labels
+        self.max_length, self.truncation = max_length, check_truncation(truncation)
+        self.strip_html_breaks = bool(strip_html_breaks)
+        self.metric = check_metric(metric)
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.num_workers, self.bucketing, self.seed = num_workers, bucketing, seed
         self.cache_dir = Path(os.path.expanduser(str(cache_dir))) if cache_dir else None
@@ -161,16 +184,17 @@ class TextDataModule(LightningDataModule):
         if self.splits:
             return
         given_names = list(label_names) if label_names else self.given_label_names
+        preparation = self.preparation()
         raw = None
         if self.cache_dir is not None:
-            if isinstance(self.source, LocalFiles):  # keyed on the files' bytes: a hit never parses them
-                content = self.source.digest()
+            if callable(getattr(self.source, "digest", None)):  # local files: keyed on their bytes,
+                content = self.source.digest()  # so a hit never parses them
             else:
                 raw = self._read(need_train=tokenizer is None)
                 content = cache.content_digest(
                     raw, (self.text_column, self.label_column, self.subset_column, DISTANCE_COLUMN)
                 )
-            key = cache.cache_key(content, self._cache_settings(tokenizer, given_names))
+            key = cache.cache_key(content, preparation.cache_settings(tokenizer, given_names))
             self.cache_path = self.cache_dir / f"{_safe(self.name)}-{key}"
             start = time.perf_counter()
             cached = cache.load(self.cache_path, self.name)
@@ -191,7 +215,7 @@ class TextDataModule(LightningDataModule):
         start = time.perf_counter()
         if raw is None:
             raw = self._read(need_train=tokenizer is None)
-        prepared = self._prepare(raw, tokenizer, given_names)
+        prepared = preparation.prepare(raw, tokenizer, given_names)
         log.info(
             "%s: prepared in %.2f s: %s; vocabulary %d; labels %s",
             self.name,
@@ -206,202 +230,20 @@ class TextDataModule(LightningDataModule):
             prepared = cache.load(self.cache_path, self.name) or prepared
         self._adopt(prepared)
 
+    def preparation(self) -> Preparation:
+        """The settings that turn the raw splits into encoded ones, as they are now: every field of
+        ``Preparation`` is an attribute of the same name here."""
+        settings = {f.name: getattr(self, f.name) for f in dataclasses.fields(Preparation) if f.name != "fixed_classes"}
+        return Preparation(**settings, fixed_classes=bool(self.given_label_names))
+
     def _read(self, need_train: bool) -> datasets.DatasetDict:
         raw = self.source()
-        self._check_structure(raw, need_train)
+        self.preparation().check_structure(raw, need_train)
         return raw
 
     def _adopt(self, prepared: cache.Prepared) -> None:
         self.splits, self.tokenizer = prepared.splits, prepared.tokenizer
         self.label_names, self.subset_names = prepared.label_names, prepared.subset_names
-
-    def _where(self, raw: datasets.DatasetDict, split: str) -> str:
-        source = origin(raw, split)
-        return f"{self.name}/{split}" + (f" ({source})" if source else "")
-
-    def _check_structure(self, raw: datasets.DatasetDict, need_train: bool) -> None:
-        if not isinstance(raw, datasets.DatasetDict):
-            raise DataError(f"{self.name}: the source returned {type(raw).__name__}, not a datasets.DatasetDict")
-        extra = [s for s in raw if s not in SPLITS]
-        if extra:
-            raise DataError(f"{self.name}: unknown split {extra[0]!r} (use {', '.join(SPLITS)})")
-        if need_train and "train" not in raw:
-            raise DataError(f"{self.name}: no 'train' split (found: {', '.join(raw) or 'none'})")
-        if not raw:
-            raise DataError(f"{self.name}: the source has no splits")
-        for split, ds in raw.items():
-            for column, key in ((self.text_column, "text_column"), (self.label_column, "label_column")):
-                if column not in ds.column_names:
-                    raise DataError(
-                        f"{self._where(raw, split)}: no column {column!r} (columns: "
-                        f"{', '.join(ds.column_names) or 'none'}); set data.{key}"
-                    )
-            if len(ds) == 0:
-                raise DataError(f"{self._where(raw, split)}: the split is empty")
-
-    def _prepare(
-        self, raw: datasets.DatasetDict, tokenizer: Tokenizer | None, given_names: list[str] | None
-    ) -> cache.Prepared:
-        use_subsets = bool(self.subset_column) and all(self.subset_column in ds.column_names for ds in raw.values())
-        parts = {split: self._rows(raw, split, ds, use_subsets) for split, ds in raw.items()}
-        if self.folds is not None:
-            parts = self._fold(parts)
-        if "train" in parts:
-            parts.update(self._carve(parts))
-        training = tokenizer is None
-        names = decide_label_names(parts, given_names, training, self.name, self.label_column)
-        ids = {
-            split: label_ids(rows, names, training, fixed_classes=bool(self.given_label_names))
-            for split, rows in parts.items()
-        }
-        subset_names = natural_sorted(s for p in parts.values() for s in p.subsets) if use_subsets else []
-        tokenizer = tokenizer or train_word_tokenizer(
-            parts["train"].text_batches(), self.min_frequency, self.max_vocab, self.lowercase
-        )
-        subset_ids = {s: i for i, s in enumerate(subset_names)}
-        distances = self._distances(raw, parts)
-        splits = {}
-        for split in [s for s in SPLITS if s in parts]:
-            rows = parts[split]
-            flat, offsets, truncated = encode_flat(tokenizer, rows.text_batches(), self.max_length)
-            if truncated:
-                log.info(
-                    "%s: truncated %d of %d texts (%.1f%%) to max_length=%d tokens",
-                    rows.where,
-                    truncated,
-                    len(rows),
-                    100 * truncated / len(rows),
-                    self.max_length,
-                )
-            subsets = np.asarray([subset_ids[s] for s in rows.subsets]) if use_subsets else None
-            splits[split] = EncodedSplit(flat, offsets, ids[split], subsets, distances.get(split))
-        # all or nothing: a failure above leaves the module as it was
-        return cache.Prepared(splits, names, subset_names, tokenizer)
-
-    def _rows(self, raw: datasets.DatasetDict, split: str, ds: datasets.Dataset, use_subsets: bool) -> Rows:
-        where = self._where(raw, split)
-        texts = arrow_column(ds, self.text_column)
-        keep = kept_rows(texts, where, self.text_column)
-        dropped = len(texts) - len(keep)
-        if dropped:
-            dropped_rows = np.ones(len(texts), dtype=bool)
-            dropped_rows[keep] = False
-            first = np.flatnonzero(dropped_rows)[:5]
-            log.warning(
-                "%s: dropped %d of %d rows with empty or null text in column %r (rows %s%s)",
-                where,
-                dropped,
-                len(texts),
-                self.text_column,
-                ", ".join(str(r + 1) for r in first),
-                ", ..." if dropped > len(first) else "",
-            )
-        if not len(keep):
-            raise DataError(f"{where}: no row has text in column {self.text_column!r} (all {len(texts)} empty or null)")
-        keys, kind = label_keys(where, ds, self.label_column, keep)
-        feature = ds.features[self.label_column]
-        subsets = column_values(ds, self.subset_column) if use_subsets else None
-        return Rows(
-            texts,
-            keep,
-            keys,
-            kind,
-            keep + 1,
-            [str(subsets[r]) for r in keep] if use_subsets else None,
-            where,
-            list(feature.names) if isinstance(feature, datasets.ClassLabel) else None,
-        )
-
-    def _has_distances(self, raw: datasets.DatasetDict) -> bool:
-        return all(DISTANCE_COLUMN in ds.column_names for ds in raw.values())
-
-    def _distances(self, raw: datasets.DatasetDict, parts: dict[str, Rows]) -> dict[str, np.ndarray]:
-        """The ``distance`` column (tokens after the deciding word; the built-in data has it) of every
-        final split, -1 where null; {} for data without it. A split's ``rows`` are rows of its own raw
-        split, or of train when it was carved; pooled folds lose that link, so they carry no distances."""
-        if not self._has_distances(raw):
-            return {}
-        if self.folds is not None:
-            log.info(
-                "%s: cross-validation folds carry no %r column (no memory curve in the report)",
-                self.name,
-                DISTANCE_COLUMN,
-            )
-            return {}
-        columns = {
-            split: np.asarray([_distance(v) for v in column_values(ds, DISTANCE_COLUMN)], dtype=np.int64)
-            for split, ds in raw.items()
-        }
-        return {split: columns[split if split in raw else "train"][rows.rows - 1] for split, rows in parts.items()}
-
-    def _carve(self, parts: dict[str, Rows]) -> dict[str, Rows]:
-        fractions = {
-            split: fraction
-            for split, fraction in (("validation", self.validation_fraction), ("test", self.test_fraction))
-            if split not in parts
-        }
-        if not fractions:
-            return {}
-        train = parts["train"]
-        try:
-            index = carve_splits(train.keys, fractions, self.split_seed)
-        except DataError as exc:
-            raise DataError(f"{train.where}: {exc}") from None
-        out = {"train": train.take(index["train"], train.where)}
-        for split in fractions:
-            out[split] = train.take(index[split], f"{self.name}/{split} (carved from {train.where})")
-            message = "%s: no %s split; carved %d rows (%.0f%%) from train (stratified, split_seed=%d)" + (
-                "; its score is not comparable to an official test set" if split == "test" else ""
-            )
-            (log.warning if split == "test" else log.info)(
-                message, self.name, split, len(index[split]), 100 * fractions[split], self.split_seed
-            )
-        return out
-
-    def _fold(self, parts: dict[str, Rows]) -> dict[str, Rows]:
-        """Pool every given split and keep fold ``fold`` of ``folds`` (stratified, ``split_seed``) as test."""
-        order = [s for s in SPLITS if s in parts]
-        pooled = Rows.concat([parts[s] for s in order], f"{self.name}/{'+'.join(order)}")
-        try:
-            fold_of = stratified_folds(pooled.keys, self.folds, self.split_seed)
-        except DataError as exc:
-            raise DataError(f"{self.name}: {exc}") from None
-        test, train = np.flatnonzero(fold_of == self.fold), np.flatnonzero(fold_of != self.fold)
-        log.info(
-            "%s: cross-validation fold %d of %d (stratified, split_seed=%d) as the test split: %d of the %d "
-            "rows pooled from %s%s",
-            self.name,
-            self.fold,
-            self.folds,
-            self.split_seed,
-            len(test),
-            len(fold_of),
-            ", ".join(order),
-            "; the given splits are re-split" if len(order) > 1 else "",
-        )
-        return {
-            "train": pooled.take(train, f"{self.name}/train (the {self.folds - 1} folds other than {self.fold})"),
-            "test": pooled.take(test, f"{self.name}/test (fold {self.fold} of {self.folds})"),
-        }
-
-    # ------------------------------------------------------------------ cache
-    def _cache_settings(self, tokenizer: Tokenizer | None, label_names: list[str] | None) -> dict:
-        """Every setting that changes the encoded result (the training seed and batch sizes do not)."""
-        return {
-            "columns": [self.text_column, self.label_column, self.subset_column],
-            "validation_fraction": self.validation_fraction,
-            "test_fraction": self.test_fraction,
-            "split_seed": self.split_seed,
-            "min_frequency": self.min_frequency,
-            "max_vocab": self.max_vocab,
-            "lowercase": self.lowercase,
-            "max_length": self.max_length,
-            "label_names": label_names,
-            "tokenizer": cache.tokenizer_digest(tokenizer),
-            "training": tokenizer is None,
-            # only when set, so that the keys of fixed-split runs stay what they were
-            **({"folds": self.folds, "fold": self.fold} if self.folds is not None else {}),
-        }
 
     # ------------------------------------------------------------------ facts the model is sized from
     @property
@@ -476,28 +318,6 @@ class TextDataModule(LightningDataModule):
         return padding_efficiency(self.splits[split].lengths, list(loader.batch_sampler), self.pad_to_multiple)
 
 
-def check_folds(folds, fold) -> tuple[int | None, int | None]:
-    """``(folds, fold)`` as integers, or a one-line ConfigError naming the key and its value."""
-
-    def integer(value) -> bool:
-        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-    if folds is None:
-        if fold is not None:
-            raise ConfigError(
-                f"data.fold={fold!r} needs data.folds (K of K-fold cross-validation); "
-                f"without folds the fixed splits are used"
-            )
-        return None, None
-    if not integer(folds) or folds < 2:
-        raise ConfigError(f"data.folds must be an integer >= 2 (or null for the fixed splits), got {folds!r}")
-    if fold is None:
-        raise ConfigError(f"data.folds={folds} needs data.fold, the fold used as the test split (0..{folds - 1})")
-    if not integer(fold) or not 0 <= fold < folds:
-        raise ConfigError(f"data.fold must be an integer in 0..{folds - 1} with data.folds={folds}, got {fold!r}")
-    return int(folds), int(fold)
-
-
 class FilesDataModule(TextDataModule):
     """``TextDataModule`` over local files: ``data=files data.train_file=... [data.validation_file=...]
     [data.test_file=...]`` or ``data.data_dir=FOLDER`` holding ``train.csv`` etc. (see
@@ -526,15 +346,6 @@ class FilesDataModule(TextDataModule):
             name = anchor.name if data_dir else (anchor.parent.name if is_split_file else anchor.stem)
         super().__init__(source=source, name=name or "files", **kwargs)  # its source already reads data_dir
         self.data_dir = data_dir
-
-
-def _distance(value) -> int:
-    """A distance cell as an integer, -1 for null, NaN or anything that is not a whole number >= 0."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return -1
-    return int(number) if number >= 0 and number.is_integer() else -1
 
 
 def _safe(name: str) -> str:

@@ -5,13 +5,18 @@
   keeps its own order; given ``label_names`` (config or checkpoint) fix the classes explicitly,
   and then integer labels read as positions in them unless the names are integers themselves.
 * A validation/test label never seen in train, and (with fixed classes) a class with no training
-  example, are errors: a model can neither learn nor be fairly scored on such a class.
+  example, are errors by default (``unseen_labels=error``): most often they are a typo or a file
+  from another set. With ``unseen_labels=keep`` (``data=trec50``, whose rare fine classes may miss
+  train) such a class joins the label set without training examples, with a warning: the model has
+  an output for it that no example trains toward, and its validation/test rows stay and are scored
+  as usual, so they are (almost always) errors: dropping them would flatter the score.
 
 Every error is a one-line :class:`DataError` naming the split (and its file), column, row or value.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +27,8 @@ import pyarrow as pa
 
 from .sources import DataError, natural_sorted
 from .texts import text_batches
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -117,17 +124,28 @@ def label_keys(where: str, ds: datasets.Dataset, column: str, keep: list[int]) -
     raise DataError(f"{where}: column {column!r} holds {feature}, expected integer or string labels")
 
 
+UNSEEN_LABELS = ("error", "keep")
+
+
 def decide_label_names(
-    parts: dict[str, Rows], given: list[str] | None, training: bool, name: str, label_column: str
+    parts: dict[str, Rows],
+    given: list[str] | None,
+    training: bool,
+    name: str,
+    label_column: str,
+    unseen_labels: str = "error",
 ) -> list[str]:
-    """The classes, in id order: ``given``, else the train split's ClassLabel names or sorted labels.
-    When ``training``, every class must have a training example and there must be two or more."""
+    """The classes, in id order: ``given``, else the train split's ClassLabel names or sorted labels
+    (with ``unseen_labels="keep"``: the labels of every split). When ``training``, there must be two
+    or more classes with training examples, and every class must have one unless ``unseen_labels="keep"``."""
+    keep = unseen_labels == "keep"
     if given:
         names = [str(n) for n in given]
         if len(set(names)) != len(names):
             raise DataError(f"{name}: label_names has duplicates: {names}")
     elif "train" in parts:
-        names = parts["train"].class_names or natural_sorted(parts["train"].keys)
+        keys = [k for rows in parts.values() for k in rows.keys] if keep else parts["train"].keys
+        names = parts["train"].class_names or natural_sorted(keys)
     else:
         raise DataError(
             f"{name}: without a train split the label names must be given (setup(label_names=...) or data.label_names)"
@@ -139,10 +157,21 @@ def decide_label_names(
             if key in counts:
                 counts[key] += 1
         empty = [n for n, c in counts.items() if c == 0]
-        if empty:
+        if empty and not keep:
             raise DataError(f"{train.where}: class {empty[0]!r} has no training examples (classes: {', '.join(names)})")
-        if len(names) < 2:
-            raise DataError(f"{train.where}: only one class ({names[0]!r}) in column {label_column!r}; need at least 2")
+        if empty:
+            log.warning(
+                "%s: %d of %d classes have no training examples (%s); their validation/test rows are scored as usual",
+                train.where,
+                len(empty),
+                len(names),
+                ", ".join(empty),
+            )
+        trained = [n for n in names if counts[n]]  # none: label_ids names the row that fits no class
+        if len(names) < 2 or len(trained) == 1:
+            raise DataError(
+                f"{train.where}: only one class ({(trained or names)[0]!r}) in column {label_column!r}; need at least 2"
+            )
     return names
 
 
@@ -169,12 +198,10 @@ def label_ids(rows: Rows, names: list[str], training: bool, fixed_classes: bool)
     if len(unknown):
         first = unknown[0]
         more = f" (and {len(unknown) - 1} more rows)" if len(unknown) > 1 else ""
-        known = (
-            "never appears in train (train labels: "
-            if training and not fixed_classes
-            else "is not one of the classes ("
-        )
+        unseen = training and not fixed_classes
+        known = "never appears in train (train labels: " if unseen else "is not one of the classes ("
+        hint = "; data.unseen_labels=keep keeps such a class (its rows scored, not dropped)" if unseen else ""
         raise DataError(
-            f"{rows.where}: label {rows.keys[first]!r} in row {rows.rows[first]} {known}{', '.join(names)}){more}"
+            f"{rows.where}: label {rows.keys[first]!r} in row {rows.rows[first]} {known}{', '.join(names)}){more}{hint}"
         )
     return ids

@@ -1,5 +1,5 @@
 """Where text classification data comes from: a HuggingFace Hub dataset (or its local cache), or
-files on disk. Plus carving a missing validation/test split out of train.
+files on disk (carving missing splits and folds: ``src.data.splitting``).
 
 Every loader returns a ``datasets.DatasetDict`` whose splits are named ``train`` / ``validation`` /
 ``test`` (any of them may be missing; ``TextDataModule`` carves what it needs) and records where
@@ -16,11 +16,10 @@ import csv
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import datasets
-import numpy as np
 import pyarrow as pa
 
 from src.utils.errors import UserError
@@ -30,7 +29,8 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "validation", "test")
 SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt")
 _TEXT_FORMATS = (".csv", ".tsv", ".json", ".jsonl", ".txt")
-CHUNK_BYTES = 1 << 20  # files are hashed and UTF-8-checked this many bytes at a time
+CHUNK_BYTES = 1 << 20  # files are hashed and UTF-8-checked this many bytes at a time (and CSV's first block)
+MAX_BLOCK_BYTES = (1 << 31) - 1  # the largest block Arrow's CSV reader takes: one field of up to 2 GiB
 
 
 class DataError(UserError, ValueError):
@@ -245,6 +245,9 @@ def read_delimited(path: Path, text_column: str) -> pa.Table:
         newlines_in_values=quoting,
     )
     as_text = {text_column}
+    # Arrow parses blocks of 1 MiB and cannot split a field across two: a longer field (a whole book in
+    # one cell) makes it read again with larger blocks, up to the whole file.
+    block, largest = CHUNK_BYTES, min(path.stat().st_size + 1, MAX_BLOCK_BYTES)
     while True:
         convert = pa_csv.ConvertOptions(
             column_types={c: pa.string() for c in as_text},
@@ -253,8 +256,12 @@ def read_delimited(path: Path, text_column: str) -> pa.Table:
             quoted_strings_can_be_null=True,
         )
         try:
-            table = pa_csv.read_csv(path, parse_options=parse, convert_options=convert)
+            read = pa_csv.ReadOptions(block_size=block)
+            table = pa_csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
         except pa.ArrowInvalid as exc:
+            if "straddling" in str(exc) and block < largest:
+                block = min(block * 8, largest)
+                continue
             if "Expected" in str(exc) and "columns" in str(exc):
                 raise DataError(f"{path}: cannot read as {path.suffix[1:]}: {_bad_row(path, quoting)}") from None
             raise
@@ -357,63 +364,6 @@ def check_utf8(path: Path, chunk_size: int = CHUNK_BYTES) -> None:
                 return
             consumed += len(chunk)
             lines += chunk.count(b"\n")
-
-
-# --------------------------------------------------------------------------- carving splits
-def carve_splits(labels: Sequence, fractions: Mapping[str, float], seed: int) -> dict[str, np.ndarray]:
-    """Stratified, seeded partition of ``range(len(labels))`` into ``train`` and each split in
-    ``fractions`` (a fraction of all rows, rounded per class). Every class keeps at least one
-    training row; the result depends only on the labels, the fractions and ``seed``."""
-    for split, fraction in fractions.items():
-        if not 0.0 < float(fraction) < 1.0:
-            raise DataError(f"data.{split}_fraction must be in (0, 1), got {fraction}")
-    if sum(fractions.values()) >= 1.0:
-        raise DataError(f"data split fractions {dict(fractions)} leave nothing for train")
-    labels = np.asarray([str(v) for v in labels])
-    rng = np.random.default_rng([int(seed), 20240611])
-    taken: dict[str, list[np.ndarray]] = {split: [] for split in fractions}
-    train: list[np.ndarray] = []
-    for cls in sorted(set(labels.tolist())):
-        rows = rng.permutation(np.flatnonzero(labels == cls))
-        start = 0
-        for split, fraction in fractions.items():
-            count = min(int(round(float(fraction) * len(rows))), len(rows) - 1 - start)
-            taken[split].append(rows[start : start + max(count, 0)])
-            start += max(count, 0)
-        train.append(rows[start:])
-    out = {"train": np.sort(np.concatenate(train))}
-    for split, parts in taken.items():
-        out[split] = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-        if len(out[split]) == 0:
-            raise DataError(
-                f"train has too few rows ({len(labels)}) to carve a {split} split of fraction {fractions[split]}"
-            )
-    return out
-
-
-def stratified_folds(labels: Sequence, folds: int, seed: int) -> np.ndarray:
-    """The fold (0..folds-1) of each row: per class, the rows in a seeded random order are dealt to
-    the folds in turn, each class starting where the previous one stopped, so every fold holds each
-    class's count divided by ``folds`` rounded down or up (within one example per class) and the
-    fold sizes differ by at most one. Depends only on the labels, ``folds`` and ``seed``. A class
-    with fewer than ``folds`` examples is a DataError (some fold would have none of it)."""
-    labels = np.asarray([str(v) for v in labels])
-    classes, counts = np.unique(labels, return_counts=True)
-    small = [(c, n) for c, n in zip(classes.tolist(), counts.tolist()) if n < folds]
-    if small:
-        cls, count = min(small, key=lambda item: item[1])
-        raise DataError(
-            f"data.folds={folds} is more than the {count} examples of class {cls!r}; "
-            f"use at most {int(counts.min())} folds"
-        )
-    rng = np.random.default_rng([int(seed), 20240612])
-    fold_of = np.empty(len(labels), dtype=np.int64)
-    start = 0
-    for cls in sorted(classes.tolist()):
-        rows = rng.permutation(np.flatnonzero(labels == cls))
-        fold_of[rows] = (start + np.arange(len(rows))) % folds
-        start = (start + len(rows)) % folds
-    return fold_of
 
 
 def natural_sorted(values: Iterable[str]) -> list[str]:

@@ -9,23 +9,35 @@ import itertools
 from collections.abc import Iterable
 
 import numpy as np
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+from .truncation import truncate
 
 PAD_TOKEN, UNK_TOKEN = "[PAD]", "[UNK]"
 PAD_ID, UNK_ID = 0, 1
 
 
+HTML_BREAK = r"(?i)<br\s*/?\s*>"  # <br />, <br/>, <br>, <BR>: IMDB's reviews keep them
+
+
 def train_word_tokenizer(
-    texts: Iterable[str], min_frequency: int = 1, max_vocab: int = 50_000, lowercase: bool = True
+    texts: Iterable[str],
+    min_frequency: int = 1,
+    max_vocab: int = 50_000,
+    lowercase: bool = True,
+    strip_html_breaks: bool = False,
 ) -> Tokenizer:
     """Lower-case, split on whitespace and punctuation, keep words seen ``min_frequency`` times
-    (at most ``max_vocab`` entries including [PAD]=0 and [UNK]=1); the rest become [UNK]."""
+    (at most ``max_vocab`` entries including [PAD]=0 and [UNK]=1); the rest become [UNK].
+    ``strip_html_breaks``: HTML line breaks read as a space, not as the three tokens ``< br />``. Both
+    are normalizer steps inside the tokenizer, so a checkpoint applies them to raw text as in training."""
     if min_frequency < 1:
         raise ValueError(f"tokenizer.min_frequency must be >= 1, got {min_frequency}")
     if max_vocab < 3:
         raise ValueError(f"tokenizer.max_vocab must be >= 3, got {max_vocab}")
     tokenizer = Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
-    norms = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
+    norms = [normalizers.NFKC()] + ([normalizers.Replace(Regex(HTML_BREAK), " ")] if strip_html_breaks else [])
+    norms += [normalizers.Lowercase()] if lowercase else []
     tokenizer.normalizer = normalizers.Sequence(norms)
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     trainer = trainers.WordLevelTrainer(
@@ -45,14 +57,15 @@ def encode(tokenizer: Tokenizer, texts: list[str], max_length: int | None) -> li
 
 
 def encode_flat(
-    tokenizer: Tokenizer, batches: Iterable[list[str]], max_length: int | None
+    tokenizer: Tokenizer, batches: Iterable[list[str]], max_length: int | None, truncation: str = "head"
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """All texts' ids in one int32 array plus int64 ``offsets`` (text i is ``flat[offsets[i]:offsets[i+1]]``).
 
     ``batches`` are lists of texts, each encoded by the tokenizer's parallel batch encoder (without
     the character offsets, which nothing here reads). One flat array instead of a list of lists
-    keeps big corpora small in memory and quick to cache. Returns ``(flat, offsets, number of texts
-    truncated to max_length)``.
+    keeps big corpora small in memory and quick to cache. A text longer than ``max_length`` keeps its
+    head, tail or both (``truncation``, ``src.data.truncation``). Returns ``(flat, offsets, number of
+    texts truncated to max_length)``.
     """
     pieces, lengths, truncated = [], [], 0
     for texts in batches:
@@ -60,7 +73,7 @@ def encode_flat(
         counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         if max_length and counts.max(initial=0) > max_length:
             truncated += int((counts > max_length).sum())
-            ids, counts = [x[:max_length] for x in ids], np.minimum(counts, max_length)
+            ids, counts = [truncate(x, max_length, truncation) for x in ids], np.minimum(counts, max_length)
         pieces.append(np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32, count=int(counts.sum())))
         lengths.append(counts)
     offsets = np.zeros(sum(map(len, lengths)) + 1, dtype=np.int64)

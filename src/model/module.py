@@ -26,6 +26,7 @@ from src.utils.errors import NumericsError
 from .embedding import WordEmbedding
 from .head import ResidualMLPHead
 from .loss_watch import NonFiniteLossWatch
+from .metrics import make_metric
 
 
 def _plain(cfg: Any) -> Any:
@@ -77,8 +78,9 @@ class SentenceClassifier(LightningModule):
     Args:
         summarizer: the ``summarizer`` config (``_target_`` and options), built here with
             ``input_dim = embedding.dim`` so that checkpoints rebuild it.
-        vocab_size, num_classes, pad_id, unk_id, label_names, subset_names: from the datamodule
-            (``build_model`` passes them).
+        vocab_size, num_classes, pad_id, unk_id, label_names, subset_names, metric: from the datamodule
+            (``build_model`` passes them); ``metric`` (``data.metric``, ``src.model.metrics``) is logged
+            as ``val/<metric>`` and ``test/<metric>`` beside val/acc, val/f1, test/acc and test/f1.
         embedding: ``WordEmbedding`` options: dim, dropout, word_dropout, init_std, pretrained_path, freeze.
         head: ``ResidualMLPHead`` options: width, depth, expansion, dropout, input_dropout, max_norm.
         optimizer, scheduler: partial Hydra configs (``_partial_: true``); the scheduler steps per
@@ -106,6 +108,7 @@ class SentenceClassifier(LightningModule):
         label_names: list[str] | None = None,
         subset_names: list[str] | None = None,
         compile: str | None = None,
+        metric: str = "accuracy",
     ):
         super().__init__()
         summarizer, embedding, head = _plain(summarizer), _plain(embedding) or {}, _plain(head) or {}
@@ -125,6 +128,7 @@ class SentenceClassifier(LightningModule):
                 "label_smoothing": label_smoothing,
                 "label_names": list(label_names or [str(i) for i in range(num_classes)]),
                 "subset_names": list(subset_names or []),
+                "metric": metric,
             }
         )
         if num_classes < 2:
@@ -138,23 +142,26 @@ class SentenceClassifier(LightningModule):
         self.tokenizer_json: str | None = None  # set by the training script; saved in checkpoints
         self.resumed_val_acc_best: float | None = None  # best val/acc before a resume (metric states are not saved)
 
-        metric = dict(num_classes=num_classes)
+        classes = dict(num_classes=num_classes)
         # The training metrics skip their own input checks, each a device->host sync per step: the
         # loss watch stops on a NaN loss, and argmax predictions are valid classes by construction.
         self.train_loss = MeanMetric(nan_strategy="disable")
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
-        self.train_acc = MulticlassAccuracy(**metric, average="micro", validate_args=False)
+        self.train_acc = MulticlassAccuracy(**classes, average="micro", validate_args=False)
         self._loss_watch = NonFiniteLossWatch()
-        self.val_acc = MulticlassAccuracy(**metric, average="micro")
-        self.val_f1 = MulticlassF1Score(**metric, average="macro")
+        self.val_acc = MulticlassAccuracy(**classes, average="micro")
+        self.val_f1 = MulticlassF1Score(**classes, average="macro")
         self.val_acc_best = MaxMetric()
-        self.test_acc = MulticlassAccuracy(**metric, average="micro")
-        self.test_f1 = MulticlassF1Score(**metric, average="macro")
+        self.test_acc = MulticlassAccuracy(**classes, average="micro")
+        self.test_f1 = MulticlassF1Score(**classes, average="macro")
+        # the set's own metric (data.metric, src.model.metrics), logged as val/<metric> and test/<metric>
+        self.val_metric = make_metric(self.hparams.metric, num_classes)
+        self.test_metric = make_metric(self.hparams.metric, num_classes)
         self.test_subset_acc = nn.ModuleList(
-            MulticlassAccuracy(**metric, average="micro") for _ in self.hparams.subset_names
+            MulticlassAccuracy(**classes, average="micro") for _ in self.hparams.subset_names
         )
         # Order probe: accuracy on the test set with each sentence's words shuffled (shuffle_words).
-        self.test_acc_shuffled = MulticlassAccuracy(**metric, average="micro")
+        self.test_acc_shuffled = MulticlassAccuracy(**classes, average="micro")
         self.test_predictions: dict[str, list] | None = None  # per test example, for the sweep report
         self._test_rows: list[dict[str, torch.Tensor]] = []
 
@@ -208,9 +215,11 @@ class SentenceClassifier(LightningModule):
         self.val_loss(loss)
         self.val_acc(preds, batch["label"])
         self.val_f1(preds, batch["label"])
+        self.val_metric(preds, batch["label"])
         self.log("val/loss", self.val_loss, on_step=False, on_epoch=True, prog_bar=True)
         self.log("val/acc", self.val_acc, on_step=False, on_epoch=True, prog_bar=True)
         self.log("val/f1", self.val_f1, on_step=False, on_epoch=True)
+        self.log(f"val/{self.hparams.metric}", self.val_metric, on_step=False, on_epoch=True)
 
     def on_validation_epoch_end(self) -> None:
         self.val_acc_best(self.val_acc.compute())
@@ -222,9 +231,11 @@ class SentenceClassifier(LightningModule):
         self.test_loss(loss)
         self.test_acc(preds, labels)
         self.test_f1(preds, labels)
+        self.test_metric(preds, labels)
         self.log("test/loss", self.test_loss, on_step=False, on_epoch=True)
         self.log("test/acc", self.test_acc, on_step=False, on_epoch=True)
         self.log("test/f1", self.test_f1, on_step=False, on_epoch=True)
+        self.log(f"test/{self.hparams.metric}", self.test_metric, on_step=False, on_epoch=True)
         if "subset" in batch:
             for i, metric in enumerate(self.test_subset_acc):
                 mask = batch["subset"] == i
@@ -317,6 +328,7 @@ def build_model(cfg: DictConfig, datamodule) -> SentenceClassifier:
         unk_id=datamodule.unk_id,
         label_names=datamodule.label_names,
         subset_names=datamodule.subset_names,
+        metric=datamodule.metric,
     )
     model.tokenizer_json = datamodule.tokenizer.to_str()
     return model

@@ -58,6 +58,13 @@ def _benchmark_data_dir(data_root: str | None, name: str) -> str | None:
     return set_folder(data_root, name)
 
 
+def _monitor(metric: str = "accuracy") -> str:
+    """``${monitor:${data.metric}}`` -> "val/acc" for accuracy, "val/<metric>" otherwise (src.model.metrics)."""
+    from src.model.metrics import monitor
+
+    return monitor(metric)
+
+
 def register() -> None:
     if not OmegaConf.has_resolver("unique_id"):
         OmegaConf.register_new_resolver("unique_id", _unique_id, use_cache=True)
@@ -69,6 +76,8 @@ def register() -> None:
         OmegaConf.register_new_resolver("benchmark_sets", _benchmark_sets)
     if not OmegaConf.has_resolver("benchmark_data_dir"):
         OmegaConf.register_new_resolver("benchmark_data_dir", _benchmark_data_dir)
+    if not OmegaConf.has_resolver("monitor"):
+        OmegaConf.register_new_resolver("monitor", _monitor)
 
 
 register()
