@@ -18,7 +18,6 @@ from src.baseline.grid import grid_points, select
 from src.baseline.run import data_metric, main, run
 from src.baseline.scores import scores
 from src.baseline.splits import Split, read_split
-from src.data.datamodule import FilesDataModule
 from src.summarizers.base import ConfigError
 from tests.helpers import CONF_DIR, REPO, compose_train_config
 
@@ -194,9 +193,8 @@ def test_macro_f1_is_the_one_of_train():
     assert scores(labels, preds)["f1"] == pytest.approx(float(expected))
 
 
-def test_a_named_data_metric_chooses_and_is_reported(tmp_path, monkeypatch):
-    monkeypatch.setattr(FilesDataModule, "metric", "mcc", raising=False)
-    results = run_baseline(tmp_path, "baseline=nbsvm")
+def test_a_named_data_metric_chooses_and_is_reported(tmp_path):
+    results = run_baseline(tmp_path, "baseline=nbsvm", "data.metric=mcc")
     assert results["metric"] == "mcc" and results["test/mcc"] > 0.8 and "val/mcc" in results["grid"][0]
     with pytest.raises(ConfigError, match="data.metric must be one of accuracy, macro_f1, mcc, got 'auc'"):
         data_metric(None, SimpleNamespace(metric="auc"))
