@@ -7,8 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from omegaconf import open_dict
 
 from tests.chaos import JOBS, PHASES, compare, run_once
+from tests.helpers import compose_train_config, tiny
 
 
 @pytest.mark.slow
@@ -63,3 +65,20 @@ def test_the_comparison_finds_a_changed_metric_a_lost_or_repeated_job_and_a_temp
         "1_mean/predictions.csv",
         "temporary",
     ]
+
+
+def test_a_rerun_job_removes_the_temporary_files_its_killed_attempt_left(tmp_path):
+    """Chaos finding: SIGKILL while a checkpoint was written left ``.last.ckpt.<random>.tmp`` in the
+    job's checkpoints folder for good; the job's next attempt now removes it (and only such files)."""
+    from src.train import train
+
+    left = [tmp_path / "checkpoints" / ".last.ckpt.ol4yb30g.tmp", tmp_path / ".results.json.k2_9zq1a.tmp"]
+    kept = [tmp_path / ".notes.tmp", tmp_path / "checkpoints" / ".last.ckpt.toolongname.tmp"]
+    for path in left + kept:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"half a file")
+    cfg = compose_train_config([*tiny("mean"), "ckpt_path=last"], tmp_path)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    assert train(cfg)["status"] == "ok"
+    assert [p.exists() for p in left + kept] == [False, False, True, True]
