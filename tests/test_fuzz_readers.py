@@ -335,3 +335,14 @@ def test_predict_input_is_read_and_answered_or_fails_in_one_line(content, suffix
         records = predict_texts(model, tokenizer, texts)
     assert [r["line"] for r in records] == list(range(1, len(texts) + 1))
     assert all((r["label"] is None) == (r["tokens"] == 0) for r in records)
+
+
+def test_a_predict_input_cell_of_hundreds_of_kilobytes_is_read(tmp_path):
+    """Fuzz finding: a .csv/.tsv input with a cell over 128 kB (the csv module's default field limit)
+    was a traceback (``_csv.Error: field larger than field limit``); training reads such files."""
+    from src.predict import iter_texts
+
+    for suffix, quote in ((".csv", '"'), (".tsv", "")):
+        path = tmp_path / f"input{suffix}"
+        path.write_text(f"text\n{quote}{'x ' * (HUGE // 2)}{quote}\nshort\n")
+        assert [len(text) for text in iter_texts(str(path))] == [HUGE, 5]
