@@ -167,13 +167,23 @@ def test_as_a_real_process_a_bad_number_is_one_line(setting, tmp_path):
         (f"threads={2**31 - 1}", f"threads must be at most the {os.cpu_count()} CPU cores, got {2**31 - 1}"),
         ("model.embedding.dim=1099511627776", "the model is too large to build (model.embedding.dim=1099511627776, "),
         (f"model.embedding.dim={2**64}", "the model is too large to build"),
+        ("model.embedding.dim='1.5'", "model.embedding.dim must be a positive integer, got '1.5'"),
+        ("model.embedding.dim=1.5", "model.embedding.dim must be a positive integer, got 1.5"),
     ],
-    ids=["seed_above_numpys", "threads_above_the_cores", "dim_too_large_to_allocate", "dim_above_int64"],
+    ids=[
+        "seed_above_numpys",
+        "threads_above_the_cores",
+        "dim_too_large_to_allocate",
+        "dim_above_int64",
+        "dim_text",
+        "dim_fraction",
+    ],
 )
 def test_fuzz_findings_are_one_line(setting, line, tmp_path):
     """Fuzz findings: a seed above 2**32 - 1 was Lightning's ValueError traceback; threads=2**31-1
     made libgomp abort the process (exit status 1, no error line); an embedding too large to allocate
-    or to count in 64 bits was torch's RuntimeError/TypeError traceback."""
+    or to count in 64 bits was torch's RuntimeError/TypeError traceback; model.embedding.dim='1.5' was
+    int()'s ValueError traceback (and 1.5 silently became 1)."""
     with pytest.raises(Exception) as error:  # which exception it is, assert_one_line checks
         run([setting], tmp_path)
     assert line in assert_one_line(error.value)

@@ -216,6 +216,7 @@ def check_settings(cfg) -> None:
     check_number("data.test_fraction", 0.0, 1.0, open_low=True, open_high=True)
     check_int("batch_size", 1)  # src.predict
     check_int("max_length", 1, nullable=True)
+    check_int("model.embedding.dim", 1)  # int() in the summarizers would take "1.5" badly, and 1.5 as 1
     check_int("threads", 1, nullable=True)
     threads, cores = OmegaConf.select(cfg, "threads", default=None), os.cpu_count() or 1
     if _is_int(threads) and threads > cores:  # OpenMP would try to start them all (and abort the process)
