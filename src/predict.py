@@ -60,6 +60,8 @@ def iter_texts(path: str, column: str = "text", stdin: BinaryIO | TextIO | None 
         if file.suffix.lower() not in (".csv", ".tsv"):
             yield from (line.rstrip("\r\n") for line in lines)
             return
+        # a cell may be as long as the file (training reads any size; csv's default stops at 128 kB)
+        csv.field_size_limit(max(csv.field_size_limit(), file.stat().st_size))
         reader = csv.DictReader(lines, delimiter="\t" if file.suffix.lower() == ".tsv" else ",")
         if not reader.fieldnames or column not in reader.fieldnames:
             raise InputError(

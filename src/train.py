@@ -71,15 +71,18 @@ def _train(cfg: DictConfig, stop, state: dict) -> dict:
     import torch
 
     from src.callbacks import TrainThroughput
-    from src.checkpointing import prepare_resume
+    from src.checkpointing import own_last_checkpoint, prepare_resume
     from src.model.module import build_model
     from src.utils.instantiate import instantiate_each, instantiate_trainer
-    from src.utils.io import atomic_write, write_json_atomic
+    from src.utils.io import atomic_write, remove_leftover_temp_files, write_json_atomic
     from src.utils.loggers import log_results
 
     job_start = time.perf_counter()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     output_dir = Path(cfg.paths.output_dir)
+    for folder in (output_dir, own_last_checkpoint(cfg).parent):  # a rerun job: what its killed attempt left
+        for path in remove_leftover_temp_files(folder):
+            log.info("removed %s, left by a killed earlier attempt of this job", path)
     configure_cpu(cfg)
 
     check_summarizer(cfg)  # bad settings fail before any data is touched

@@ -30,3 +30,19 @@ def _no_inherited_wandb_service():
     os.environ.pop("WANDB_SERVICE", None)
     yield
     os.environ.pop("WANDB_SERVICE", None)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fuzz-examples",
+        type=int,
+        default=None,
+        help="examples per property-based fuzz test (tests/fuzzing.py; default: $SEQ2VEC_FUZZ_EXAMPLES, "
+        "else each test's CI budget)",
+    )
+
+
+def pytest_configure(config):
+    from tests import fuzzing
+
+    fuzzing.BUDGET["examples"] = config.getoption("--fuzz-examples")

@@ -22,6 +22,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from src.summarizers.base import ConfigError, check_dropout
 from src.utils.errors import NumericsError
+from src.utils.instantiate import root_cause
 
 from .embedding import WordEmbedding
 from .head import ResidualMLPHead
@@ -319,16 +320,29 @@ class SentenceClassifier(LightningModule):
 def build_model(cfg: DictConfig, datamodule) -> SentenceClassifier:
     """The model ``cfg`` describes, sized from a set-up datamodule (vocabulary, classes, subsets),
     carrying its tokenizer so checkpoints can read raw text. One place for train, bench and tests."""
-    model = hydra.utils.instantiate(
-        cfg.model,
-        summarizer=cfg.summarizer,
-        vocab_size=datamodule.vocab_size,
-        num_classes=datamodule.num_classes,
-        pad_id=datamodule.pad_id,
-        unk_id=datamodule.unk_id,
-        label_names=datamodule.label_names,
-        subset_names=datamodule.subset_names,
-        metric=datamodule.metric,
-    )
+    try:
+        model = hydra.utils.instantiate(
+            cfg.model,
+            summarizer=cfg.summarizer,
+            vocab_size=datamodule.vocab_size,
+            num_classes=datamodule.num_classes,
+            pad_id=datamodule.pad_id,
+            unk_id=datamodule.unk_id,
+            label_names=datamodule.label_names,
+            subset_names=datamodule.subset_names,
+            metric=datamodule.metric,
+        )
+    except Exception as exc:
+        cause = root_cause(exc)  # sizes too large to allocate, or even to count in 64 bits
+        too_large = ("can't allocate memory", "overflow", "Overflow")
+        if not isinstance(cause, (RuntimeError, OverflowError, TypeError, MemoryError)) or not any(
+            word in str(cause) for word in too_large
+        ):
+            raise
+        raise ConfigError(
+            f"the model is too large to build (model.embedding.dim={cfg.model.embedding.dim}, vocabulary "
+            f"{datamodule.vocab_size:,}, model.head.width={OmegaConf.select(cfg, 'model.head.width')}): "
+            f"{str(cause).strip().splitlines()[0].split('DefaultCPUAllocator: ')[-1].split('. Error code')[0]}"
+        ) from exc
     model.tokenizer_json = datamodule.tokenizer.to_str()
     return model

@@ -185,6 +185,7 @@ def require_checkpoint(ckpt_path: str | None, usage: str) -> None:
 
 
 _ABSENT = object()
+SEED_MAX = 2**32 - 1
 
 
 def check_settings(cfg) -> None:
@@ -227,11 +228,18 @@ def check_settings(cfg) -> None:
     check_number("data.test_fraction", 0.0, 1.0, open_low=True, open_high=True)
     check_int("batch_size", 1)  # src.predict
     check_int("max_length", 1, nullable=True)
+    check_int("model.embedding.dim", 1)  # int() in the summarizers would take "1.5" badly, and 1.5 as 1
     check_int("threads", 1, nullable=True)
+    threads, cores = OmegaConf.select(cfg, "threads", default=None), os.cpu_count() or 1
+    if _is_int(threads) and threads > cores:  # OpenMP would try to start them all (and abort the process)
+        raise _config_error(f"threads must be at most the {cores} CPU cores, got {threads}")
     flush = OmegaConf.select(cfg, "flush_denormal", default=True)
     if not isinstance(flush, bool):
         raise _config_error(f"flush_denormal must be true or false, got {flush!r}")
     check_int("seed", 0, nullable=True)
+    seed = OmegaConf.select(cfg, "seed", default=None)
+    if _is_int(seed) and seed > SEED_MAX:  # NumPy's (and so Lightning's seed_everything's) limit
+        raise _config_error(f"seed must be an integer in [0, {SEED_MAX}], got {seed}")
     check_int("trainer.max_epochs", 1, nullable=True, also={-1: "no limit"})
     check_int("trainer.max_steps", 1, also={-1: "no limit"})
     check_int("trainer.min_epochs", 0, nullable=True)

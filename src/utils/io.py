@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from src.utils.errors import WriteError
+
+# What atomic_write's temporary files are called: ".<name>." + mkstemp's 8 random characters + ".tmp"
+_TEMP_FILE = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 
 def _jsonable(value: Any) -> Any:
@@ -70,6 +74,21 @@ def atomic_write(path: str | Path, mode: str = "wb", encoding: str = "utf-8") ->
             raise WriteError(path, cause) from exc
         raise
     fsync_dir(path.parent)
+
+
+def remove_leftover_temp_files(folder: str | Path) -> list[Path]:
+    """Delete the temporary files of :func:`atomic_write` in ``folder``: a process SIGKILLed while
+    writing never reaches the ``except`` that removes its own. Only for a folder a job owns, at
+    the job's start (its earlier, killed attempt left them; nothing else writes there)."""
+    removed = []
+    for path in Path(folder).glob(".*.tmp"):
+        if _TEMP_FILE.fullmatch(path.name) and path.is_file():
+            try:
+                path.unlink()
+                removed.append(path)
+            except FileNotFoundError:
+                pass
+    return removed
 
 
 def _os_error(exc: BaseException) -> OSError | None:
