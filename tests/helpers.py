@@ -41,8 +41,8 @@ def tiny(summarizer: str) -> list[str]:
     return [f"summarizer={summarizer}", *TINY, *hidden]
 
 
-def compose_train_config(overrides: list[str], output_dir: Path | None = None):
-    """The config `python -m src.train <overrides>` would run with (hydra node included)."""
+def compose_train_config(overrides: list[str], output_dir: Path | None = None, config_name: str = "train"):
+    """The config `python -m src.<config_name> <overrides>` would run with (hydra node included)."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
@@ -50,7 +50,7 @@ def compose_train_config(overrides: list[str], output_dir: Path | None = None):
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+        cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
     if output_dir is not None:
         with open_dict(cfg):
             cfg.hydra.runtime.output_dir = str(output_dir)

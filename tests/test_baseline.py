@@ -19,7 +19,7 @@ from src.baseline.run import data_metric, main, run
 from src.baseline.scores import scores
 from src.baseline.splits import Split, read_split
 from src.summarizers.base import ConfigError
-from tests.helpers import CONF_DIR, REPO, compose_train_config
+from tests.helpers import REPO, compose_train_config
 
 BASELINES = ("fasttext", "nbsvm")
 FILLER = "the a movie was film plot it and of this".split()
@@ -27,19 +27,7 @@ FILLER = "the a movie was film plot it and of this".split()
 
 def compose_baseline_config(overrides: list[str], output_dir: Path | None = None):
     """The config `python -m src.baseline <overrides>` would run with (hydra node included)."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        cfg = compose("baseline", overrides=overrides, return_hydra_config=True)
-    if output_dir is not None:
-        with open_dict(cfg):
-            cfg.hydra.runtime.output_dir = str(output_dir)
-    HydraConfig.instance().set_config(cfg)
-    return cfg
+    return compose_train_config(overrides, output_dir, config_name="baseline")
 
 
 def negation_row(rng: random.Random) -> tuple[str, int]:
