@@ -160,7 +160,7 @@ def attempt(sweep_dir: Path, log: Path, target: str | None, signum, rng: random.
     marks = sweep_dir.parent / f"{sweep_dir.name}.marks"
     marks.unlink(missing_ok=True)
     env = environment(**({PHASE_ENV: target, MARKS_ENV: str(marks)} if target in PHASES else {}))
-    cmd = command(sweep_dir, "ckpt_path=last", f"+hydra.callbacks.chaos._target_={__name__}.Pauses")
+    cmd = command(sweep_dir, "ckpt_path=last", "+hydra.callbacks.chaos._target_=tests.chaos.Pauses")
     with open(log, "a") as f:
         f.write(f"\n===== attempt: target {target}, signal {signum.name if target else None}\n")
         f.flush()
@@ -224,6 +224,8 @@ def compare(reference_dir: Path, killed_dir: Path) -> list[str]:
     import pandas as pd
 
     differences = []
+    if not (killed_dir / "results.csv").is_file():
+        return ["the killed sweep wrote no results.csv"]
     want = pd.read_csv(reference_dir / "results.csv", dtype=str, keep_default_na=False)
     got = pd.read_csv(killed_dir / "results.csv", dtype=str, keep_default_na=False)
     columns = [c for c in want.columns if (c in COMPARED or c.startswith("test/")) and c != "job"]

@@ -169,6 +169,8 @@ def test_as_a_real_process_a_bad_number_is_one_line(setting, tmp_path):
         (f"model.embedding.dim={2**64}", "the model is too large to build"),
         ("model.embedding.dim='1.5'", "model.embedding.dim must be a positive integer, got '1.5'"),
         ("model.embedding.dim=1.5", "model.embedding.dim must be a positive integer, got 1.5"),
+        ("seed=null", "seed=None must be an integer >= 0"),
+        ("data.source.n_train=-5", "n_train=-5 must be an integer >= "),
     ],
     ids=[
         "seed_above_numpys",
@@ -177,13 +179,16 @@ def test_as_a_real_process_a_bad_number_is_one_line(setting, tmp_path):
         "dim_above_int64",
         "dim_text",
         "dim_fraction",
+        "seed_null_for_the_built_in_data",
+        "built_in_data_size",
     ],
 )
 def test_fuzz_findings_are_one_line(setting, line, tmp_path):
     """Fuzz findings: a seed above 2**32 - 1 was Lightning's ValueError traceback; threads=2**31-1
     made libgomp abort the process (exit status 1, no error line); an embedding too large to allocate
     or to count in 64 bits was torch's RuntimeError/TypeError traceback; model.embedding.dim='1.5' was
-    int()'s ValueError traceback (and 1.5 silently became 1)."""
+    int()'s ValueError traceback (and 1.5 silently became 1); a bad setting of the built-in data
+    (seed=null, data.source.n_train=-5) was the generator's ValueError traceback."""
     with pytest.raises(Exception) as error:  # which exception it is, assert_one_line checks
         run([setting], tmp_path)
     assert line in assert_one_line(error.value)

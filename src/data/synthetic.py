@@ -32,6 +32,7 @@ import datasets
 
 from src.data.synthetic_lexicon import MIN_FILLER_COST
 from src.data.synthetic_sentences import Rng, order_free_sentence, twin_pair
+from src.summarizers.base import ConfigError
 
 __all__ = ["LABEL_NAMES", "SUBSETS", "make_order_sentiment"]
 
@@ -46,12 +47,12 @@ _MAX_ATTEMPTS = 10_000
 
 def _check_int(name: str, value, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name}={value!r} must be an integer >= {minimum}")
+        raise ConfigError(f"{name}={value!r} must be an integer >= {minimum}")
 
 
 def _check_fraction(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, Real) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name}={value!r} must be a number in [0, 1]")
+        raise ConfigError(f"{name}={value!r} must be a number in [0, 1]")
 
 
 def _check_distance(value) -> tuple[int, int]:
@@ -59,12 +60,12 @@ def _check_distance(value) -> tuple[int, int]:
     try:
         lo, hi = value
     except (TypeError, ValueError):
-        raise ValueError(f"long_range_distance={value!r} must be a pair [lo, hi]") from None
+        raise ConfigError(f"long_range_distance={value!r} must be a pair [lo, hi]") from None
     for v in (lo, hi):
         if isinstance(v, bool) or not isinstance(v, Integral):
-            raise ValueError(f"long_range_distance={list(value)!r} must hold two integers")
+            raise ConfigError(f"long_range_distance={list(value)!r} must hold two integers")
     if not MIN_FILLER_COST + 1 <= lo <= hi:
-        raise ValueError(
+        raise ConfigError(
             f"long_range_distance={[lo, hi]!r} needs {MIN_FILLER_COST + 1} <= lo <= hi "
             "(the tail is whole filler phrases)"
         )
@@ -183,10 +184,10 @@ def make_order_sentiment(
     _check_int("min_length", min_length, _SHORTEST_SENTENCE)
     _check_int("max_length", max_length, min_length)
     if order_dependent_fraction > 0 and max_length < _SHORTEST_TWIN:
-        raise ValueError(f"max_length={max_length} must be >= {_SHORTEST_TWIN} for order_dependent examples")
+        raise ConfigError(f"max_length={max_length} must be >= {_SHORTEST_TWIN} for order_dependent examples")
     distance = _check_distance(long_range_distance)
     if order_dependent_fraction > 0 and long_range_fraction > 0 and max_length < _SHORTEST_HEAD + distance[0]:
-        raise ValueError(
+        raise ConfigError(
             f"max_length={max_length} must be >= {_SHORTEST_HEAD + distance[0]} for long-range "
             f"examples ({_SHORTEST_HEAD} tokens + long_range_distance {distance[0]})"
         )
