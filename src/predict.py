@@ -28,7 +28,7 @@ from omegaconf import DictConfig
 
 from src.utils import resolvers  # noqa: F401  (registers ${unique_id:} etc. before Hydra composes)
 from src.utils.cli import check_settings, hydra_entry, require_checkpoint, user_errors
-from src.utils.errors import UserError
+from src.utils.errors import UserError, shown_names
 
 log = logging.getLogger("src.predict")
 
@@ -65,8 +65,7 @@ def iter_texts(path: str, column: str = "text", stdin: BinaryIO | TextIO | None 
         reader = csv.DictReader(lines, delimiter="\t" if file.suffix.lower() == ".tsv" else ",")
         if not reader.fieldnames or column not in reader.fieldnames:
             raise InputError(
-                f"{file}: no column {column!r} (columns: {', '.join(reader.fieldnames or []) or 'none'}); "
-                "set column=NAME"
+                f"{file}: no column {column!r} (columns: {shown_names(reader.fieldnames)}); set column=NAME"
             )
         yield from (row[column] or "" for row in reader)
 

@@ -23,6 +23,17 @@ def train_config(tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _ieee_floats_after_each_test():
+    """A command run in this process (src.train, src.baseline) flushes subnormal floats to zero for
+    the whole thread (flush_denormal); a later test would inherit it, and hypothesis refuses to
+    generate floats then ("can't represent subnormal floats"). Each test ends with IEEE floats."""
+    yield
+    import torch
+
+    torch.set_flush_denormal(False)
+
+
+@pytest.fixture(autouse=True)
 def _no_inherited_wandb_service():
     """wandb.init in this process sets WANDB_SERVICE; a training subprocess started by a later test
     would inherit it and register its runs with this process's W&B service, which still holds them

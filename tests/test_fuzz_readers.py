@@ -346,3 +346,19 @@ def test_a_predict_input_cell_of_hundreds_of_kilobytes_is_read(tmp_path):
         path = tmp_path / f"input{suffix}"
         path.write_text(f"text\n{quote}{'x ' * (HUGE // 2)}{quote}\nshort\n")
         assert [len(text) for text in iter_texts(str(path))] == [HUGE, 5]
+
+
+def test_a_predict_input_whose_header_is_one_huge_cell_fails_in_one_short_line(tmp_path):
+    """Fuzz finding (CI, 2026-12-04): a .csv whose first line is a 300 kB JSON record put the whole
+    header into the "no column" error, a 300,072-character line."""
+    from src.predict import iter_texts
+
+    path = tmp_path / "input.csv"
+    path.write_text('{"text": "", "label": "' + "x " * 150_000 + '"}\n')
+    try:
+        list(iter_texts(str(path), "text"))
+    except Exception as exc:  # noqa: BLE001
+        assert_one_line(exc, path)
+        assert "no column 'text'" in str(exc) and len(str(exc)) < 400 + len(str(path))
+    else:
+        raise AssertionError("a header without the column was read")

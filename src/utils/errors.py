@@ -84,3 +84,12 @@ def one_line(exc: BaseException) -> str:
         last = text.splitlines()[-1]
         text = re.sub(r"^[\w.]+: ", "", last)  # "src.data.sources.DataError: ..." -> "..."
     return " ".join(text.split()) or type(exc).__name__
+
+
+def shown_names(names, width: int = 40, most: int = 10) -> str:
+    """Column names for a one-line error: each cut to ``width`` characters, at most ``most`` of them
+    (a header row may be a whole file's worth of text)."""
+    names = list(names or [])
+    shown = [name if len(name) <= width else name[: width - 3] + "..." for name in names[:most]]
+    more = f", ... {len(names) - most} more" if len(names) > most else ""
+    return (", ".join(shown) + more) or "none"
