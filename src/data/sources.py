@@ -158,9 +158,7 @@ class LocalFiles:
         digest = hashlib.sha256()
         for split, path in self.paths().items():
             digest.update(f"{split}:{path.suffix.lower()}:{path.stat().st_size}:".encode())
-            with open(path, "rb") as f:
-                for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
-                    digest.update(chunk)
+            hash_file(digest, path)
         return digest.hexdigest()
 
     def __call__(self) -> datasets.DatasetDict:
@@ -376,3 +374,10 @@ def natural_sorted(values: Iterable[str]) -> list[str]:
             return (1, 0, v)
 
     return sorted(set(values), key=key)
+
+
+def hash_file(digest, path: Path) -> None:
+    """Feed a file's bytes to a hashlib digest in CHUNK_BYTES pieces (a cache key without parsing)."""
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
+            digest.update(chunk)

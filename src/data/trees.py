@@ -28,7 +28,7 @@ from pathlib import Path
 
 import datasets
 
-from .sources import CHUNK_BYTES, DataError, check_utf8, with_origins
+from .sources import DataError, check_utf8, hash_file, with_origins
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +120,7 @@ class SSTTrees:
         digest = hashlib.sha256(f"sst_trees:{_VERSION}:{self.classes}".encode())
         for split, path in self.paths().items():
             digest.update(f"{split}:{path.stat().st_size}:".encode())
-            with open(path, "rb") as f:
-                for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
-                    digest.update(chunk)
+            hash_file(digest, path)
         return digest.hexdigest()
 
     def label(self, value: int) -> int | None:
