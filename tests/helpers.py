@@ -56,3 +56,22 @@ def compose_train_config(overrides: list[str], output_dir: Path | None = None, c
             cfg.hydra.runtime.output_dir = str(output_dir)
     HydraConfig.instance().set_config(cfg)
     return cfg
+
+
+def tiny_classifier(train_file: Path):
+    """An untrained mean-summarizer model (8-dim) sized from a one-file data module, and the data
+    module: what tests of checkpoints and of predict need, in milliseconds."""
+    from src.data.datamodule import FilesDataModule
+    from src.model.module import SentenceClassifier
+
+    data = FilesDataModule(train_file=str(train_file), cache_dir=None)
+    data.setup("fit")
+    model = SentenceClassifier(
+        summarizer={"_target_": "src.summarizers.MeanSummarizer"},
+        vocab_size=data.vocab_size,
+        num_classes=data.num_classes,
+        embedding={"dim": 8},
+        head={"width": 8},
+        label_names=data.label_names,
+    )
+    return model, data

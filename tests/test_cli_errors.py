@@ -20,7 +20,7 @@ import pytest
 import torch
 from lightning import Callback
 
-from tests.helpers import REPO, TINY
+from tests.helpers import REPO, TINY, tiny_classifier
 
 SMALL = ["logger=none", "summarizer=mean", "model.embedding.dim=16", "model.head.width=16", "trainer.max_epochs=1"]
 SYNTHETIC = [a for a in TINY if a.startswith("data.source.")]  # only where the built-in data is used
@@ -225,20 +225,9 @@ class _Payload:
 
 def write_checkpoints(folder: Path, train_file: Path) -> dict[str, Path]:
     """A small genuine checkpoint (what src.eval and src.predict need) and hostile variants."""
-    from src.data.datamodule import FilesDataModule
     from src.loading import RUN_KEY
-    from src.model.module import SentenceClassifier
 
-    data = FilesDataModule(train_file=str(train_file), cache_dir=None)
-    data.setup("fit")
-    model = SentenceClassifier(
-        summarizer={"_target_": "src.summarizers.MeanSummarizer"},
-        vocab_size=data.vocab_size,
-        num_classes=data.num_classes,
-        embedding={"dim": 8},
-        head={"width": 8},
-        label_names=data.label_names,
-    )
+    model, data = tiny_classifier(train_file)
     good = {
         "state_dict": model.state_dict(),
         "hyper_parameters": json.loads(json.dumps(dict(model.hparams))),

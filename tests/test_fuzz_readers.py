@@ -23,7 +23,7 @@ from omegaconf import open_dict
 
 from src.data.datamodule import FilesDataModule
 from tests.fuzzing import assert_one_line, fuzz, time_limit, train_within_limit
-from tests.helpers import compose_train_config, tiny
+from tests.helpers import compose_train_config, tiny, tiny_classifier
 
 HUGE = 300_000  # characters in a huge cell
 
@@ -291,20 +291,9 @@ def test_a_sample_of_the_files_that_load_also_train(rows, suffix, tmp_path_facto
 @cache
 def classifier():
     """A tiny untrained model and its tokenizer, to answer the texts read."""
-    from src.model.module import SentenceClassifier
-
     folder = Path(tempfile.mkdtemp(prefix="fuzz-predict-"))
     (folder / "train.csv").write_text("text,label\n" + "a fine film,pos\na dull film,neg\n" * 10)
-    data = FilesDataModule(train_file=str(folder / "train.csv"), cache_dir=None)
-    data.setup("fit")
-    model = SentenceClassifier(
-        summarizer={"_target_": "src.summarizers.MeanSummarizer"},
-        vocab_size=data.vocab_size,
-        num_classes=data.num_classes,
-        embedding={"dim": 8},
-        head={"width": 8},
-        label_names=data.label_names,
-    )
+    model, data = tiny_classifier(folder / "train.csv")
     return model, data.tokenizer
 
 
