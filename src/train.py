@@ -128,6 +128,7 @@ def _train(cfg: DictConfig, stop, state: dict) -> dict:
         "metric": datamodule.metric,  # the set's own metric (data.metric), what the report ranks by
         f"test/{datamodule.metric}": metrics.get(f"test/{datamodule.metric}"),
         **{k: v for k, v in sorted(metrics.items()) if k.startswith("test/acc_")},
+        **test_majority(datamodule),  # the no-model score beneath the set's column in the report
         "test/order_drop": metrics["test/acc"] - metrics["test/acc_shuffled"]  # order probe
         if {"test/acc", "test/acc_shuffled"} <= metrics.keys()
         else None,
@@ -156,6 +157,16 @@ def _train(cfg: DictConfig, stop, state: dict) -> dict:
     if trainer.world_size > 1:  # every rank logs the same values when metrics are synced
         log.info("rank %d of %d, synced metrics: %s", trainer.global_rank, trainer.world_size, metrics)
     return results
+
+
+def test_majority(datamodule) -> dict[str, float]:
+    """The train majority class's test scores (``src.model.majority``); {} without both splits."""
+    from src.model.majority import majority_scores
+
+    splits = datamodule.splits
+    if "train" not in splits or "test" not in splits:
+        return {}
+    return majority_scores(splits["train"].labels, splits["test"].labels, datamodule.metric)
 
 
 def interrupted(cfg: DictConfig, signum: int, trainer=None) -> RunInterrupted:

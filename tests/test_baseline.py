@@ -82,6 +82,8 @@ def test_each_baseline_learns_word_pairs_and_writes_results_like_train(tmp_path,
     assert (predictions["pred"] == predictions["label"]).mean() == pytest.approx(results["test/acc"])
     expected = pd.read_csv(tmp_path / "neg" / "test.csv")["label"]
     assert predictions["label"].tolist() == expected.tolist()  # the test rows in the file's order
+    train_majority = pd.read_csv(tmp_path / "neg" / "train.csv")["label"].mode().min()
+    assert results["test/majority_acc"] == pytest.approx((expected == train_majority).mean())
 
 
 @pytest.mark.parametrize("baseline,unigrams", [("fasttext", "baseline.word_ngrams=1"), ("nbsvm", "baseline.ngrams=1")])

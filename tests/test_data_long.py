@@ -53,8 +53,8 @@ def test_head_tail_keeps_a_quarter_from_the_head():
 def test_the_encoder_truncates_the_chosen_way():
     tokenizer = train_word_tokenizer([" ".join(f"w{i}" for i in range(10))])
     text = [" ".join(f"w{i}" for i in range(10))]
-    flat, offsets, truncated = encode_flat(tokenizer, [text], 4, "head_tail")
-    assert truncated == 1 and list(offsets) == [0, 4]
+    flat, offsets, full_lengths = encode_flat(tokenizer, [text], 4, "head_tail")
+    assert list(full_lengths) == [10] and list(offsets) == [0, 4]
     assert [tokenizer.id_to_token(int(t)) for t in flat] == ["w0", "w7", "w8", "w9"]
 
 
@@ -98,6 +98,44 @@ def test_a_field_past_arrows_csv_block_is_read(tmp_path):
     path = write_csv(tmp_path / "train.csv", [(big, 1), ("short", 0)])
     table = read_delimited(path, "text")
     assert table.num_rows == 2 and table["text"][0].as_py() == big
+
+
+def long_test_set(folder: Path) -> Path:
+    """30 short training texts; a test split with 3 texts of 20-40 words, the others short."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(folder / "train.csv", [(f"short text {i} {'good' if i % 2 else 'bad'}", i % 2) for i in range(30)])
+    write_csv(folder / "validation.csv", [(f"short text {i}", i % 2) for i in range(6)])
+    tests = [(" ".join(f"w{j}" for j in range(n)), n % 2) for n in (20, 30, 40)] + [("short one", 0)]
+    return write_csv(folder / "test.csv", tests).parent
+
+
+def test_a_split_records_each_texts_length_before_truncation(tmp_path):
+    dm = FilesDataModule(data_dir=str(long_test_set(tmp_path)), cache_dir=None, max_length=8)
+    dm.setup("fit")
+    assert dm.splits["test"].full_lengths.tolist() == [20, 30, 40, 2]
+    assert dm.splits["test"].lengths.tolist() == [8, 8, 8, 2]
+    assert dm.splits["train"].full_lengths is None  # nothing cut: nothing extra stored
+    assert dm.splits["test"][1]["full_length"] == 30 and "full_length" not in dm.splits["train"][0]
+
+
+def test_the_lengths_before_truncation_survive_the_cache_and_older_entries_are_rebuilt(tmp_path, caplog):
+    import json
+
+    data, cache = long_test_set(tmp_path / "data"), tmp_path / "cache"
+    first = FilesDataModule(data_dir=str(data), cache_dir=str(cache), max_length=8)
+    first.setup("fit")
+    again = FilesDataModule(data_dir=str(data), cache_dir=str(cache), max_length=8)
+    again.setup("fit")
+    assert again.cache_hit and again.splits["test"].full_lengths.tolist() == [20, 30, 40, 2]
+    meta_path = first.cache_path / "meta.json"  # an entry written before full_lengths existed
+    meta = json.loads(meta_path.read_text())
+    del meta["full_lengths_recorded"]
+    meta["arrays"]["test"].remove("full_lengths")
+    meta_path.write_text(json.dumps(meta))
+    rebuilt = FilesDataModule(data_dir=str(data), cache_dir=str(cache), max_length=8)
+    rebuilt.setup("fit")
+    assert not rebuilt.cache_hit and rebuilt.splits["test"].full_lengths.tolist() == [20, 30, 40, 2]
+    assert "lengths before truncation" in caplog.text
 
 
 def test_truncation_and_html_breaks_change_the_cache_key(tmp_path):
@@ -183,3 +221,23 @@ def test_a_run_trains_on_a_300_kilobyte_field(tmp_path, summarizer, max_length):
             cfg.summarizer.hidden_size = 8
     results = train(cfg)
     assert results["status"] == "ok" and np.isfinite(results["test/acc"])
+
+
+@pytest.mark.slow
+def test_predictions_csv_has_each_documents_length_before_truncation(tmp_path):
+    """What the report's accuracy-by-length buckets read on long documents (``src.report.lengths``)."""
+    import pandas as pd
+    from omegaconf import open_dict
+
+    from src.train import train
+    from tests.helpers import compose_train_config
+
+    overrides = ["data=files", f"data.data_dir={long_test_set(tmp_path / 'data')}", "data.cache_dir=null"]
+    overrides += ["data.max_length=8", "summarizer=mean", "logger=none", "model.embedding.dim=8"]
+    overrides += ["model.head.width=8", "trainer.max_epochs=1", "callbacks.progress_bar.refresh_rate=0"]
+    cfg = compose_train_config(overrides, tmp_path / "run")
+    with open_dict(cfg):
+        del cfg["hydra"]
+    train(cfg)
+    predictions = pd.read_csv(tmp_path / "run" / "predictions.csv")
+    assert predictions["full_length"].tolist() == [20, 30, 40, 2] and predictions["length"].tolist() == [8, 8, 8, 2]

@@ -13,6 +13,7 @@ from omegaconf import open_dict
 from sklearn.metrics import f1_score, matthews_corrcoef
 
 from src.data.datamodule import ConfigError, FilesDataModule
+from src.model.majority import majority_class, majority_scores
 from src.model.metrics import METRICS, make_metric, monitor
 from src.utils.errors import find_user_error
 from tests.helpers import TINY, compose_train_config
@@ -34,6 +35,19 @@ def test_the_metrics_agree_with_scikit_learn(preds):
 def test_the_majority_answer_scores_70_percent_accuracy_and_no_correlation():
     assert float(make_metric("accuracy", 2)(MAJORITY, LABELS)) == pytest.approx(0.7)
     assert float(make_metric("mcc", 2)(MAJORITY, LABELS)) == 0.0
+
+
+def test_the_majority_row_answers_the_train_majority_on_the_test_labels():
+    # train says class 1; the test split's own majority is class 0: the row scores the train answer
+    train, test = [1, 1, 1, 0, 2], [0, 0, 0, 1, 2]
+    assert majority_class(train) == 1 and majority_class([2, 0, 0, 2]) == 0  # ties: the smallest id
+    scores = majority_scores(train, test, "macro_f1")
+    assert scores == {
+        "test/majority_acc": pytest.approx(0.2),
+        "test/majority_macro_f1": pytest.approx(f1_score(test, [1] * 5, average="macro", zero_division=0)),
+    }
+    assert majority_scores(train, test, "mcc")["test/majority_mcc"] == 0.0
+    assert list(majority_scores(train, test)) == ["test/majority_acc"]
 
 
 def test_an_unknown_metric_is_a_one_line_config_error(tmp_path, train_config):
@@ -70,6 +84,10 @@ def test_a_run_logs_the_metric_and_records_it_in_results_json(tmp_path, metric):
     train(cfg)
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["metric"] == metric and 0.0 <= results[f"test/{metric}"] <= 1.0
+    dm = hydra.utils.instantiate(cfg.data)
+    dm.setup("fit")
+    expected = majority_scores(dm.splits["train"].labels, dm.splits["test"].labels, metric)
+    assert {k: results[k] for k in expected} == pytest.approx(expected)  # the report's majority row
     if metric == "accuracy":
         assert results["test/accuracy"] == pytest.approx(results["test/acc"])
     else:  # the same F1 as test/f1 (macro), under the metric's own key

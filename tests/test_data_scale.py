@@ -178,12 +178,12 @@ def test_the_flat_encoder_gives_encode_batchs_ids():
     expected = [e.ids for e in tokenizer.encode_batch(TEXTS, add_special_tokens=False)]
     index = np.arange(len(TEXTS))
     for size in (1, 7, 1000):
-        flat, offsets, truncated = encode_flat(tokenizer, text_batches(column, index, size), None)
-        assert flat.dtype == np.int32 and truncated == 0
+        flat, offsets, full_lengths = encode_flat(tokenizer, text_batches(column, index, size), None)
+        assert flat.dtype == np.int32 and full_lengths is None
         assert [flat[a:b].tolist() for a, b in itertools.pairwise(offsets)] == expected
-    flat, offsets, truncated = encode_flat(tokenizer, text_batches(column, index, 7), 5)
+    flat, offsets, full_lengths = encode_flat(tokenizer, text_batches(column, index, 7), 5)
     assert [flat[a:b].tolist() for a, b in itertools.pairwise(offsets)] == [x[:5] for x in expected]
-    assert truncated == sum(len(x) > 5 for x in expected)
+    assert full_lengths.tolist() == [len(x) for x in expected]
     taken = index[::-3]  # any order of rows
     assert list(itertools.chain.from_iterable(text_batches(column, taken, 4))) == [TEXTS[i] for i in taken]
 

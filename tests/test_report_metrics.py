@@ -8,8 +8,9 @@ import json
 import pandas as pd
 import pytest
 
+from src.model.majority import constant_score, majority_key
 from src.report import main, write_report
-from src.report.metrics import add_scores, constant_score, majority_key, majority_row
+from src.report.metrics import add_scores, majority_row
 from src.utils.errors import UserError
 from tests.test_report_benchmark import _job
 

@@ -48,6 +48,7 @@ def data_metric(cfg: DictConfig, datamodule) -> str | None:
 
 def run(cfg: DictConfig) -> dict:
     """Choose on validation, test once, write ``results.json`` (last: its presence means a finished run)."""
+    from src.model.majority import majority_scores
     from src.summarizers.base import ConfigError
     from src.utils.io import atomic_write, write_json_atomic
 
@@ -93,6 +94,7 @@ def run(cfg: DictConfig) -> dict:
         **{f"val/{k}": v for k, v in chosen.scores.items()},
         "val/acc_best": chosen.scores["acc"],  # the key src.train's results (and the report) have
         **({"metric": metric} if metric else {}),
+        **majority_scores(train.labels, test.labels, metric or "accuracy"),
         **subset_accuracy(datamodule.subset_names, test, preds),
         "settings": chosen.point,
         "grid": chosen.rows,
@@ -131,6 +133,8 @@ def predictions(subset_names: list[str], test, preds):
         frame["subset"] = [subset_names[i] for i in test.subsets]
     if test.distances is not None:
         frame["distance"] = test.distances
+    if test.full_lengths is not None:
+        frame["full_length"] = test.full_lengths
     return frame
 
 

@@ -21,6 +21,7 @@ class Split:
     labels: np.ndarray
     subsets: np.ndarray | None = None
     distances: np.ndarray | None = None
+    full_lengths: np.ndarray | None = None  # tokens before data.max_length cut them; None: none was cut
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -39,4 +40,4 @@ def read_split(datamodule, split: str) -> Split:
     flat = words[encoded.flat].tolist()
     bounds = encoded.offsets.tolist()
     tokens = [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-    return Split(tokens, encoded.labels, encoded.subsets, encoded.distances)
+    return Split(tokens, encoded.labels, encoded.subsets, encoded.distances, encoded.full_lengths)

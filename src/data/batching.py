@@ -117,7 +117,7 @@ def collate(items: list[dict], pad_to_multiple: int | None = None) -> dict[str, 
         "lengths": torch.from_numpy(lengths),
         "index": torch.tensor([it["index"] for it in items], dtype=torch.long),
     }
-    for key in ("label", "subset", "distance"):
+    for key in ("label", "subset", "distance", "full_length"):
         if key in items[0]:
             batch[key] = torch.tensor([it[key] for it in items], dtype=torch.long)
     return batch

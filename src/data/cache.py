@@ -35,7 +35,17 @@ from .encoded import EncodedSplit
 log = logging.getLogger(__name__)
 CACHE_VERSION = 2  # 2: a folder of memory-mapped .npy files (1 was one .npz file)
 ABANDONED_AFTER_S = 24 * 3600  # a half-written entry this old belongs to a killed run, not a running one
-DTYPES = {"flat": np.int32, "offsets": np.int64, "labels": np.int64, "subsets": np.int64, "distances": np.int64}
+# Entries of version 2 without this mark predate ``full_lengths`` and are rebuilt once; the mark, not a
+# new version, so that code from before it still reads the entries of untruncated sets written after.
+FULL_LENGTHS_RECORDED = "full_lengths_recorded"
+DTYPES = {
+    "flat": np.int32,
+    "offsets": np.int64,
+    "labels": np.int64,
+    "subsets": np.int64,
+    "distances": np.int64,
+    "full_lengths": np.int64,
+}
 
 
 @dataclass
@@ -91,6 +101,8 @@ def _read(path: Path) -> Prepared:
     meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     if meta.get("version") != CACHE_VERSION:
         raise ValueError(f"cache format version {meta.get('version')!r}, not {CACHE_VERSION}")
+    if not meta.get(FULL_LENGTHS_RECORDED):
+        raise ValueError("written before the texts' lengths before truncation were recorded")
     splits = {split: _load_split(path, split, arrays) for split, arrays in meta["arrays"].items()}
     return Prepared(splits, meta["label_names"], meta["subset_names"], Tokenizer.from_str(meta["tokenizer"]))
 
@@ -106,7 +118,7 @@ def _load_split(path: Path, split: str, arrays: Sequence[str]) -> EncodedSplit:
     offsets, count = loaded["offsets"], len(loaded["labels"])
     if len(offsets) != count + 1 or offsets[0] != 0 or offsets[-1] != len(loaded["flat"]):
         raise ValueError(f"{split}: offsets do not match {count} texts of {len(loaded['flat'])} tokens")
-    if any(len(loaded[a]) != count for a in ("subsets", "distances") if a in loaded):
+    if any(len(loaded[a]) != count for a in ("subsets", "distances", "full_lengths") if a in loaded):
         raise ValueError(f"{split}: the per-text arrays differ in length")
     return EncodedSplit(**loaded)
 
@@ -123,6 +135,7 @@ def save(path: Path, name: str, data: Prepared) -> None:
         "label_names": data.label_names,
         "subset_names": data.subset_names,
         "tokenizer": data.tokenizer.to_str(),
+        FULL_LENGTHS_RECORDED: True,
     }
     tmp = None
     try:

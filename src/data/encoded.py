@@ -16,6 +16,7 @@ class EncodedSplit(Dataset):
         labels: np.ndarray,
         subsets: np.ndarray | None = None,
         distances: np.ndarray | None = None,
+        full_lengths: np.ndarray | None = None,
     ):
         self.flat, self.offsets = np.asarray(flat, dtype=np.int32), np.asarray(offsets, dtype=np.int64)
         self.labels = np.asarray(labels, dtype=np.int64)
@@ -23,6 +24,8 @@ class EncodedSplit(Dataset):
         # tokens after the deciding word (the built-in data's twin pairs), -1 where the data does not say
         self.distances = None if distances is None else np.asarray(distances, dtype=np.int64)
         self.lengths = np.diff(self.offsets)
+        # each text's tokens before data.max_length cut it; None when no text of the split was cut
+        self.full_lengths = None if full_lengths is None else np.asarray(full_lengths, dtype=np.int64)
 
     @property
     def ids(self) -> list[np.ndarray]:
@@ -37,4 +40,6 @@ class EncodedSplit(Dataset):
             item["subset"] = int(self.subsets[i])
         if self.distances is not None:
             item["distance"] = int(self.distances[i])
+        if self.full_lengths is not None:
+            item["full_length"] = int(self.full_lengths[i])
         return item

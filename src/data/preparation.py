@@ -100,8 +100,9 @@ class Preparation:
         splits = {}
         for split in [s for s in SPLITS if s in parts]:
             rows = parts[split]
-            flat, offsets, truncated = encode_flat(tokenizer, rows.text_batches(), self.max_length, self.truncation)
-            if truncated:
+            flat, offsets, full_lengths = encode_flat(tokenizer, rows.text_batches(), self.max_length, self.truncation)
+            if full_lengths is not None:
+                truncated = int((full_lengths > self.max_length).sum())
                 log.info(
                     "%s: truncated %d of %d texts (%.1f%%) to max_length=%d tokens (%s)",
                     rows.where,
@@ -112,7 +113,7 @@ class Preparation:
                     self.truncation,
                 )
             subsets = np.asarray([subset_ids[s] for s in rows.subsets]) if use_subsets else None
-            splits[split] = EncodedSplit(flat, offsets, ids[split], subsets, distances.get(split))
+            splits[split] = EncodedSplit(flat, offsets, ids[split], subsets, distances.get(split), full_lengths)
         # all or nothing: a failure above leaves the module as it was
         return cache.Prepared(splits, names, subset_names, tokenizer)
 

@@ -58,19 +58,21 @@ def encode(tokenizer: Tokenizer, texts: list[str], max_length: int | None) -> li
 
 def encode_flat(
     tokenizer: Tokenizer, batches: Iterable[list[str]], max_length: int | None, truncation: str = "head"
-) -> tuple[np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """All texts' ids in one int32 array plus int64 ``offsets`` (text i is ``flat[offsets[i]:offsets[i+1]]``).
 
     ``batches`` are lists of texts, each encoded by the tokenizer's parallel batch encoder (without
     the character offsets, which nothing here reads). One flat array instead of a list of lists
     keeps big corpora small in memory and quick to cache. A text longer than ``max_length`` keeps its
     head, tail or both (``truncation``, ``src.data.truncation``). Returns ``(flat, offsets, number of
-    texts truncated to max_length)``.
+    every text's length before truncation)``, the last None when no text was cut: the report buckets
+    accuracy by a document's real length, not by the ``max_length`` every long one was cut to.
     """
-    pieces, lengths, truncated = [], [], 0
+    pieces, lengths, full_lengths, truncated = [], [], [], 0
     for texts in batches:
         ids = [e.ids for e in tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
         counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        full_lengths.append(counts)
         if max_length and counts.max(initial=0) > max_length:
             truncated += int((counts > max_length).sum())
             ids, counts = [truncate(x, max_length, truncation) for x in ids], np.minimum(counts, max_length)
@@ -79,4 +81,4 @@ def encode_flat(
     offsets = np.zeros(sum(map(len, lengths)) + 1, dtype=np.int64)
     np.cumsum(np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64), out=offsets[1:])
     flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
-    return flat, offsets, truncated
+    return flat, offsets, (np.concatenate(full_lengths) if truncated else None)

@@ -257,6 +257,8 @@ class SentenceClassifier(LightningModule):
             rows["subset"] = batch["subset"]
         if "distance" in batch:  # tokens after the deciding word (-1: none), for the report's memory curve
             rows["distance"] = batch["distance"]
+        if "full_length" in batch:  # tokens before truncation, for accuracy by a long document's real length
+            rows["full_length"] = batch["full_length"]
         self._test_rows.append({k: v.detach().cpu() for k, v in rows.items()})
 
     def on_test_epoch_start(self) -> None:

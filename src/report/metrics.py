@@ -21,18 +21,13 @@ import math
 import numpy as np
 import pandas as pd
 
+from src.model.majority import SCORE_KEYS, constant_score, majority_key
 from src.utils.errors import UserError
 
 DEFAULT_METRIC = "accuracy"
-SCORE_KEYS = {"accuracy": "test/acc", "macro_f1": "test/macro_f1", "mcc": "test/mcc"}
 FALLBACK_KEYS = {"macro_f1": "test/f1"}  # the torchmetrics macro-F1 every run logs
 LABELS = {"accuracy": "accuracy", "macro_f1": "macro-F1", "mcc": "MCC"}
 MAJORITY_FROM_TRAIN, MAJORITY_FROM_TEST = "train", "test"
-
-
-def majority_key(metric: str) -> str:
-    """``test/majority_acc`` for accuracy, ``test/majority_<metric>`` for the others."""
-    return "test/majority_" + SCORE_KEYS[metric].removeprefix("test/")
 
 
 def add_scores(jobs: pd.DataFrame) -> pd.DataFrame:
@@ -69,20 +64,6 @@ def dataset_metric(jobs: pd.DataFrame, dataset: str = "") -> str:
         where = f"dataset {dataset}" if dataset else "the sweep"
         raise UserError(f"{where}: its jobs name different metrics ({', '.join(names)}); rerun them with one")
     return names[0] if names else DEFAULT_METRIC
-
-
-def constant_score(labels, answer, metric: str) -> float:
-    """The score of answering ``answer`` for every example with true ``labels`` (over the classes
-    present in ``labels``, for macro-F1)."""
-    from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
-
-    labels = np.asarray(labels)
-    predictions = np.full(len(labels), answer, dtype=labels.dtype)
-    if metric == "accuracy":
-        return float(accuracy_score(labels, predictions))
-    if metric == "macro_f1":
-        return float(f1_score(labels, predictions, average="macro", labels=np.unique(labels), zero_division=0))
-    return float(matthews_corrcoef(labels, predictions))
 
 
 def majority_row(jobs: pd.DataFrame, predictions: pd.DataFrame, metric: str) -> dict | None:
