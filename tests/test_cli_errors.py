@@ -481,6 +481,10 @@ CASES = [
         ["ckpt_path={model.ckpt}", "text=hi", "output={texts.txt}/out.jsonl"],
         "texts.txt/out.jsonl: {texts.txt} is a file, not a folder",
     ),
+    # settings OmegaConf cannot resolve (found by the config fuzz): the key, not a traceback
+    ("seed_refers_to_itself", "src.train", ["seed='${seed}'"], "error: seed: refers to itself"),
+    ("seed_interpolates_nothing", "src.train", ["seed='${nope}'"], "error: seed: Interpolation key 'nope' not found"),
+    ("seed_missing", "src.train", ["seed=???"], "error: seed: has no value (???): set it"),
     ("bench_rounds_0", "src.bench", ["--rounds", "0"], "--rounds must be >= 1, got 0"),
     ("bench_missing_data_dir", "src.bench", ["--data-dir", "{dir}/nowhere"], "--data-dir: no such folder"),
 ]

@@ -65,14 +65,44 @@ def find_user_error(exc: BaseException | None) -> UserError | RunInterrupted | N
     ``InstantiationException`` wraps errors so), else the exception being handled when this one
     was raised, unless ``from None`` hid it. OmegaConf re-raises an error from a resolver (e.g. the
     benchmark's ``${benchmark_sets:...}``) ``from None``, so its hidden context is followed too.
+    Without one, an OmegaConf error that only a config can cause counts as one
+    (:func:`interpolation_error`).
     """
-    seen: set[int] = set()
+    start, seen = exc, set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, (UserError, RunInterrupted)):
             return exc
         seen.add(id(exc))
         hidden = exc.__suppress_context__ and not type(exc).__module__.startswith("omegaconf")
         exc = exc.__cause__ if exc.__cause__ is not None else (None if hidden else exc.__context__)
+    return interpolation_error(start)
+
+
+class InterpolationError(UserError):
+    """A setting that cannot be resolved: its ``${...}`` points at itself (``seed='${seed}'``), at a
+    key that does not exist or at one left ``???``, or it is ``???`` itself. Names the key."""
+
+
+# OmegaConf's errors that only a config (a file or the command line) can cause; a resolver's own
+# failure (OmegaConf wraps it in their parent class) may be a bug and keeps its traceback.
+_INTERPOLATION_ERRORS = ("InterpolationKeyError", "InterpolationToMissingValueError", "MissingMandatoryValue")
+_RECURSIVE = "Recursive interpolation detected"
+
+
+def interpolation_error(exc: BaseException | None) -> InterpolationError | None:
+    """An :class:`InterpolationError` for the first such OmegaConf error in ``exc``'s chain, or None."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        name, message = type(exc).__name__, str(exc).strip().splitlines()
+        recursive = name == "InterpolationResolutionError" and message and message[0] == _RECURSIVE
+        if type(exc).__module__.startswith("omegaconf") and (name in _INTERPOLATION_ERRORS or recursive):
+            key = getattr(exc, "full_key", None)
+            text = "refers to itself" if recursive else (message[0] if message else name)
+            if name == "MissingMandatoryValue":
+                text = "has no value (???): set it"
+            return InterpolationError(f"{key}: {text}" if key else text)
+        exc = exc.__cause__ if exc.__cause__ is not None else exc.__context__
     return None
 
 
