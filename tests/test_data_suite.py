@@ -310,3 +310,24 @@ def test_per_set_experiments_keep_their_settings_and_match_the_benchmarks(experi
         if OmegaConf.to_container(plain[k]) != OmegaConf.to_container(cfg[k])
     }
     assert overridden == {"model", "trainer", "callbacks"}  # the experiment still changes all three
+
+
+# --------------------------------------------------------------------------- experiment=sst_phrases
+@pytest.mark.parametrize("sst", ["sst2", "sst5"])
+@pytest.mark.parametrize("summarizer", ["cnn", "lstm_h"])
+def test_sst_phrases_trains_with_the_sentence_runs_settings(train_config, sst, summarizer):
+    """The two protocols differ in the training data only: every other setting is the benchmark's."""
+    phrases = train_config("experiment=sst_phrases", f"data={sst}_phrases", f"summarizer={summarizer}")
+    sentences = train_config("experiment=benchmark", f"data={sst}", f"summarizer={summarizer}")
+    assert phrases.seed == sentences.seed
+    for key in ("model", "trainer", "callbacks", "summarizer"):
+        assert OmegaConf.to_container(phrases[key]) == OmegaConf.to_container(sentences[key]), key
+    for key in ("batch_size", "max_length", "min_frequency", "max_vocab", "lowercase", "metric"):
+        assert phrases.data[key] == sentences.data[key], key
+    params = phrases.hydra.sweeper.params
+    assert (params.data, params.seed, params.summarizer) == (
+        "sst2_phrases,sst5_phrases",
+        "0,1,2",
+        "cnn,mean,lstm_h,bilstm_max",
+    )
+    assert phrases.data.local_source._target_ == "src.data.trees.SSTTrees"
