@@ -331,3 +331,12 @@ def test_sst_phrases_trains_with_the_sentence_runs_settings(train_config, sst, s
         "cnn,mean,lstm_h,bilstm_max",
     )
     assert phrases.data.local_source._target_ == "src.data.trees.SSTTrees"
+
+
+@pytest.mark.parametrize("summarizer", ["bilstm", "mean"])
+def test_trec50_in_the_benchmark_has_trecs_settings_and_keeps_test_only_classes(train_config, summarizer):
+    fine = train_config("experiment=benchmark", "data=trec50", f"summarizer={summarizer}")
+    coarse = train_config("experiment=benchmark", "data=trec", f"summarizer={summarizer}")
+    for key in ("model", "trainer", "callbacks", "summarizer"):
+        assert OmegaConf.to_container(fine[key]) == OmegaConf.to_container(coarse[key]), key
+    assert fine.data.unseen_labels == "keep" and fine.data.source.columns.label == "fine_label"
