@@ -86,10 +86,18 @@ def test_each_baseline_learns_word_pairs_and_writes_results_like_train(tmp_path,
     assert results["test/majority_acc"] == pytest.approx((expected == train_majority).mean())
 
 
-@pytest.mark.parametrize("baseline,unigrams", [("fasttext", "baseline.word_ngrams=1"), ("nbsvm", "baseline.ngrams=1")])
-def test_without_bigrams_the_negation_task_is_not_learned(tmp_path, baseline, unigrams):
+def test_without_bigrams_the_negation_task_is_not_learned(tmp_path):
     """The counterpart of the test above: it is the word pairs that make the task learnable."""
-    assert run_baseline(tmp_path, f"baseline={baseline}", unigrams)["test/acc"] < 0.8
+    assert run_baseline(tmp_path, "baseline=nbsvm", "baseline.ngrams=1")["test/acc"] < 0.8
+
+
+def test_fasttext_without_word_pairs_is_refused_in_one_line(tmp_path):
+    """This fastText build trains unigram models on garbage (NaN or probabilities above 1, another
+    result each run: it made the test above flaky when it also ran fastText); refused, not reported."""
+    with pytest.raises(
+        ConfigError, match=r"^baseline.word_ngrams=1 is refused: .* use baseline=nbsvm baseline.ngrams=1$"
+    ):
+        run_baseline(tmp_path, "baseline=fasttext", "baseline.word_ngrams=1")
 
 
 def test_the_choice_is_the_best_validation_point_and_test_is_not_read(tmp_path):

@@ -16,6 +16,7 @@ from pathlib import Path
 import fasttext
 import numpy as np
 
+from src.summarizers.base import ConfigError
 from src.utils.errors import NumericsError
 
 from .grid import one_of, positive_int, positive_number
@@ -28,6 +29,19 @@ def _line(tokens: list[str]) -> str:
     """A text as fastText reads it; a word that starts like a label would be read as one, so it
     gets one more leading underscore."""
     return " ".join("_" + t if t.startswith(LABEL) else t for t in tokens)
+
+
+def word_pairs_or_more(key: str, value) -> None:
+    """fastText without word n-grams (and without subwords) keeps no hash rows (bucket 0), and in this
+    build (fasttext-numpy2-wheel 0.9.2) such a model trains on garbage: on one small set, 8 repeated
+    identical runs gave a NaN loss or a probability above 1, differently each time (docs/baselines.md).
+    Refused rather than reported as a unigram baseline; NBSVM has one (``baseline.ngrams=1``)."""
+    positive_int(key, value)
+    if value < 2:
+        raise ConfigError(
+            f"{key}={value} is refused: this fastText build trains unigram models wrongly (NaN or "
+            "probabilities above 1, different each run); for a unigram baseline use baseline=nbsvm baseline.ngrams=1"
+        )
 
 
 class FastTextModel:
@@ -48,7 +62,7 @@ class FastText:
         "lr": positive_number,
         "epoch": positive_int,
         "dim": positive_int,
-        "word_ngrams": positive_int,
+        "word_ngrams": word_pairs_or_more,
         "min_count": positive_int,
         "bucket": positive_int,
         "loss": one_of("softmax", "hs", "ova"),
