@@ -69,7 +69,7 @@ from src.bench.table import finite, format_table
 from src.bench.timing import device_name, say
 from src.summarizers.base import ConfigError
 from src.utils.cli import user_errors
-from src.utils.precision import cpu_flags, cpu_model, native_bf16_flags, resolve_precision
+from src.utils.precision import cpu_flags, cpu_model, native_bf16_flags, refuse_bf16_without_onednn, resolve_precision
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -162,6 +162,8 @@ def run(args: argparse.Namespace) -> dict:
     native_bf16 = resolve_precision("auto", "gpu" if device.type == "cuda" else "cpu") == "bf16-mixed"
     if args.precision == "bf16" and not native_bf16:
         raise ConfigError(f"--precision bf16: {device_name(device)} has no native bf16 (it would be emulated, slower)")
+    if args.bf16_ratio == "on" and device.type == "cpu":
+        refuse_bf16_without_onednn("--bf16-ratio on")
     wanted = args.bf16_ratio == "on" or (args.bf16_ratio == "auto" and native_bf16)
     args.bf16_ratio = args.precision == "32" and wanted
     if device.type == "cuda":

@@ -5,6 +5,8 @@ slower than a float32 one, so ``auto`` reads the CPU's flags rather than asking 
 ``_is_mkldnn_bf16_supported`` is true for any AVX-512 CPU (emulated). ``bf16-mixed`` keeps the
 weights, the optimizer's state, the loss and the metrics in float32; only autocast's list of
 matmul-like ops (and the avg_ch kernel's big products) run in bf16 (docs/performance.md, bf16).
+A CPU without AVX-512 (an AVX2-only AMD EPYC, for one) has no bf16 in oneDNN at all: there an LSTM
+under bf16 autocast fails inside oneDNN, so an explicit ``bf16-mixed`` is refused before training.
 """
 
 from __future__ import annotations
@@ -60,6 +62,29 @@ def cpu_model(cpuinfo: str | Path | None = None) -> str:
     return platform.processor() or platform.machine()
 
 
+def onednn_has_bf16() -> bool:
+    """Whether oneDNN computes bf16 on this CPU (natively or emulated through AVX-512); without it an
+    ``nn.LSTM`` under bf16 autocast fails ("could not create a primitive descriptor")."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def refuse_bf16_without_onednn(what: str) -> None:
+    """A one-line error for ``what`` (the setting that asked for bf16) on a CPU whose oneDNN has no bf16."""
+    if onednn_has_bf16():
+        return
+    from src.summarizers.base import ConfigError
+
+    raise ConfigError(
+        f"{what}: this CPU ({cpu_model()}) has no bf16 in oneDNN (no AVX-512): LSTM layers cannot run in "
+        "bf16 here and the rest would be emulated, slower; use 32-true or auto"
+    )
+
+
 def resolve_precision(precision, accelerator: str = "cpu", flags: set[str] | None = None) -> str:
     """``auto`` -> ``bf16-mixed`` on a CUDA GPU with bf16 or a CPU with native bf16, else ``32-true``;
     any other value is returned as it is (Lightning checks it)."""
@@ -95,7 +120,13 @@ class BF16MixedPrecision(MixedPrecision):
 
 def with_precision_plugin(cfg):
     """The trainer config with ``auto`` resolved and ``bf16-mixed`` as a ``BF16MixedPrecision`` plugin."""
-    chosen = resolve_precision(cfg.get("precision"), str(cfg.get("accelerator", "cpu")))
+    accelerator = str(cfg.get("accelerator", "cpu"))
+    import torch
+
+    on_cpu = accelerator == "cpu" or (accelerator == AUTO and not torch.cuda.is_available())
+    if cfg.get("precision") == BF16 and on_cpu:  # auto picks bf16 only with native flags, where oneDNN has it
+        refuse_bf16_without_onednn("trainer.precision=bf16-mixed")
+    chosen = resolve_precision(cfg.get("precision"), accelerator)
     if chosen == cfg.get("precision") and chosen != BF16:
         return cfg
     from omegaconf import open_dict
