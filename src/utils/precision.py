@@ -85,6 +85,13 @@ def refuse_bf16_without_onednn(what: str) -> None:
     )
 
 
+def on_gpu(accelerator: str) -> bool:
+    """Whether a trainer with this ``accelerator`` runs on a CUDA GPU (``auto``: when one is there)."""
+    import torch
+
+    return accelerator in ("gpu", "cuda") or (accelerator == AUTO and torch.cuda.is_available())
+
+
 def resolve_precision(precision, accelerator: str = "cpu", flags: set[str] | None = None) -> str:
     """``auto`` -> ``bf16-mixed`` on a CUDA GPU with bf16 or a CPU with native bf16, else ``32-true``;
     any other value is returned as it is (Lightning checks it)."""
@@ -92,8 +99,7 @@ def resolve_precision(precision, accelerator: str = "cpu", flags: set[str] | Non
         return precision
     import torch
 
-    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == AUTO and torch.cuda.is_available())
-    if on_gpu:
+    if on_gpu(accelerator):
         chosen = BF16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else FP32
         log.info("precision auto -> %s (CUDA %s)", chosen, "with bf16" if chosen == BF16 else "without bf16")
         return chosen
@@ -121,10 +127,7 @@ class BF16MixedPrecision(MixedPrecision):
 def with_precision_plugin(cfg):
     """The trainer config with ``auto`` resolved and ``bf16-mixed`` as a ``BF16MixedPrecision`` plugin."""
     accelerator = str(cfg.get("accelerator", "cpu"))
-    import torch
-
-    on_cpu = accelerator == "cpu" or (accelerator == AUTO and not torch.cuda.is_available())
-    if cfg.get("precision") == BF16 and on_cpu:  # auto picks bf16 only with native flags, where oneDNN has it
+    if cfg.get("precision") == BF16 and not on_gpu(accelerator):  # auto picks bf16 only where oneDNN has it
         refuse_bf16_without_onednn("trainer.precision=bf16-mixed")
     chosen = resolve_precision(cfg.get("precision"), accelerator)
     if chosen == cfg.get("precision") and chosen != BF16:
