@@ -73,6 +73,15 @@ def test_an_undecided_pair_is_said_so_and_the_draws_are_seeded():
     ]
 
 
+def test_the_answer_does_not_depend_on_the_order_the_datasets_ran_in():
+    """Sweeps run their sets in any order (and a report may join several); the seeded draws must not
+    follow that order, or the same scores give another P."""
+    rng = np.random.default_rng(5)
+    scores = _scores({"a": BASE, "b": list(np.array(BASE) + rng.normal(0.0, 0.02, len(BASE)))})
+    shuffled = scores[list(reversed(SETS))]
+    pd.testing.assert_frame_equal(compare_pairs(scores).pairs, compare_pairs(shuffled).pairs)
+
+
 def test_bad_input_to_the_comparison():
     with pytest.raises(ValueError, match="at least 3 datasets"):
         compare_pairs(_scores({"a": BASE, "b": BASE}).iloc[:, :2])

@@ -53,7 +53,9 @@ def compare_pairs(
         raise ValueError(f"compare_pairs needs at least {MIN_DATASETS} datasets, got {scores.shape[1]}")
     if rope <= 0:
         raise ValueError(f"the rope must be positive (points), got {rope}")
-    values = scores.to_numpy(dtype=float)
+    # the seeded Dirichlet draws fall on datasets by position: one fixed order of columns makes a pair's
+    # probabilities independent of the order in which a sweep (or several) happened to run its sets
+    values = scores.reindex(columns=sorted(scores.columns, key=str)).to_numpy(dtype=float)
     methods = list(scores.index)
     rows = []
     for i, a in enumerate(methods):
