@@ -333,6 +333,15 @@ def test_sst_phrases_trains_with_the_sentence_runs_settings(train_config, sst, s
     assert phrases.data.local_source._target_ == "src.data.trees.SSTTrees"
 
 
+def test_sst_phrases_takes_the_data_dir_of_its_documented_command(train_config, tmp_path):
+    """``python -m src.train -m experiment=sst_phrases data.data_dir=../shared/data/sst_trees``: Hydra checks
+    the overrides against the config before the sweep swaps the sets in; with the default (synthetic)
+    data there is no data.data_dir to set and the sweep did not start."""
+    cfg = train_config("experiment=sst_phrases", f"data.data_dir={tmp_path}")
+    assert cfg.data.name == "sst2_phrases" and cfg.data.data_dir == str(tmp_path)
+    assert cfg.hydra.sweeper.params.data == "sst2_phrases,sst5_phrases"
+
+
 @pytest.mark.parametrize("summarizer", ["bilstm", "mean"])
 def test_trec50_in_the_benchmark_has_trecs_settings_and_keeps_test_only_classes(train_config, summarizer):
     fine = train_config("experiment=benchmark", "data=trec50", f"summarizer={summarizer}")
