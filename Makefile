@@ -6,7 +6,7 @@ TORCH  ?= torch==2.13.0
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test test-fast train sweep bench gpu-check clean
+.PHONY: help install lint format test test-fast train sweep bench results gpu-check clean
 
 help: ## List the targets (this message)
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,16 @@ sweep: install ## The course's summarizers once each (experiment=compare, seed 0
 
 bench: install ## Speed benchmark of every summarizer (src.bench)
 	$(PY) -m src.bench $(ARGS)
+
+# The per-job tables (results.csv) of the sweeps behind the README's matrix, the seven classic sets x
+# 13 summarizers + 2 baselines x 3 seeds, run on different days and CPUs (docs/benchmark.md says which)
+RESULTS_OUT ?= outputs/results_matrix
+SUITE_RESULTS := $(addprefix docs/results/,course_4sets_fp32_amd.csv course_3newsets_fp32_amd.csv \
+	refs_4sets_fp32_amd_zen3.csv refs_3newsets_fp32_amd.csv baselines_7sets.csv)
+
+results: install ## Rebuild the README's 7-set matrix, CD diagram and equivalence from docs/results into RESULTS_OUT
+	rm -rf $(RESULTS_OUT)
+	$(PY) -m src.report.archive $(RESULTS_OUT) $(SUITE_RESULTS)
 
 GPU_OUT ?= outputs/gpu
 COURSE  := mean,rnn,lstm_h,lstm_c,lstm_hc,bilstm,avg_ch
