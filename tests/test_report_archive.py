@@ -4,12 +4,15 @@ the sweeps themselves, whatever order and however many tables they came in; bad 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from src.data.suite import SUITE
 from src.report import write_report
-from src.report.archive import main
+from src.report.archive import main, read_rows
 from tests.test_report_baselines import _sweep_with_baselines
 
 
@@ -83,3 +86,19 @@ def test_bad_input_is_one_line_naming_the_file_row_or_value(tmp_path, capsys, ca
         assert str(tmp_path) in err  # names the file
     if case != "used_out_dir":
         assert not out.exists() or not any(p.is_dir() for p in out.iterdir())  # nothing half-written
+
+
+def test_make_results_names_tables_that_hold_the_whole_readme_matrix():
+    """The README's matrix is rebuilt by ``make results`` from the tables the Makefile names: each must
+    be in docs/results and together they must hold 15 methods x 7 sets x 3 seeds, every job ok."""
+    root = Path(__file__).resolve().parents[1]
+    makefile = (root / "Makefile").read_text()
+    names = re.search(r"SUITE_RESULTS := \$\(addprefix docs/results/,(.*?)\)\n", makefile, re.S).group(1)
+    tables = [root / "docs" / "results" / n for n in names.replace("\\", " ").split()]
+    assert len(tables) == 5 and all(t.is_file() for t in tables)
+    rows = [row for t in tables for row in read_rows(t)]
+    assert {row["status"] for row in rows} == {"ok"}
+    cells = {(row["summarizer"], row["data"], row["seed"]) for row in rows}
+    assert len(rows) == len(cells) == 15 * 7 * 3
+    assert {row["data"] for row in rows} == set(SUITE)
+    assert len({row["summarizer"] for row in rows}) == 15
