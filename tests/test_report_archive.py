@@ -59,6 +59,8 @@ def test_the_rebuilt_report_equals_the_sweeps_own_in_the_suites_order_of_sets(tm
         ("no_data_column", "row 3: no 'data'"),
         ("used_out_dir", "already holds job folders; give an empty or new OUT_DIR"),
         ("bad_rope", "--rope takes a positive number of points, got -1"),
+        ("no_data_value", "--data takes one or more set names"),
+        ("absent_data", "--data sst2: no row of the tables has it (they hold mr)"),
     ],
 )
 def test_bad_input_is_one_line_naming_the_file_row_or_value(tmp_path, capsys, case, expected):
@@ -72,6 +74,8 @@ def test_bad_input_is_one_line_naming_the_file_row_or_value(tmp_path, capsys, ca
         "no_data_column": [str(out), str(tmp_path / "partial.csv")],
         "used_out_dir": [str(out), str(table)],
         "bad_rope": [str(out), str(table), "--rope", "-1"],
+        "no_data_value": [str(out), str(table), "--data"],
+        "absent_data": [str(out), str(table), "--data", "sst2"],
     }[case]
     (tmp_path / "other.csv").write_text("a,b\n1,2\n")
     (tmp_path / "partial.csv").write_text("summarizer,data,seed\nmean,mr,0\nrnn,,0\n")
@@ -86,6 +90,19 @@ def test_bad_input_is_one_line_naming_the_file_row_or_value(tmp_path, capsys, ca
         assert str(tmp_path) in err  # names the file
     if case != "used_out_dir":
         assert not out.exists() or not any(p.is_dir() for p in out.iterdir())  # nothing half-written
+
+
+def test_data_keeps_one_sets_rows_of_tables_that_hold_several(tmp_path, capsys):
+    sweep, summarizers, baselines = _tables(tmp_path)
+    out = tmp_path / "cr_only"
+    assert main([str(out), str(summarizers), str(baselines), "--data", "cr"]) == 0
+    jobs = [json.loads(p.read_text()) for p in out.glob("*/results.json")]
+    assert len(jobs) == 10 and {job["data"] for job in jobs} == {"cr"}  # 5 methods x 2 seeds
+    assert "Benchmark over" not in (out / "report.md").read_text()  # one set: the single-set report
+    summary = pd.read_csv(out / "summary.csv").set_index("variant")
+    original = pd.read_csv(sweep / "summary.csv")
+    original = original[original["data"] == "cr"].set_index("variant")
+    pd.testing.assert_series_equal(summary["score"], original.loc[summary.index, "score"])
 
 
 def test_make_results_names_tables_that_hold_the_whole_readme_matrix():

@@ -1,5 +1,6 @@
-"""``python -m src.report.archive OUT_DIR RESULTS_CSV [RESULTS_CSV ...] [--rope POINTS]``: one cross-dataset
-report from the per-job tables that sweeps left (each sweep's ``results.csv``, kept in ``docs/results/``).
+"""``python -m src.report.archive OUT_DIR RESULTS_CSV [RESULTS_CSV ...] [--data SETS] [--rope POINTS]``: one
+report from the per-job tables that sweeps left (each sweep's ``results.csv``, kept in ``docs/results/``);
+``--data cr`` keeps one set's rows of tables that hold several.
 
 A long comparison runs as several sweeps, on different days and machines, and their job folders
 (checkpoints, predictions) stay outside git; what the repository keeps is one row per job. This turns
@@ -24,7 +25,7 @@ from src.utils.cli import user_errors
 from src.utils.errors import UserError
 from src.utils.io import write_json_atomic
 
-USAGE = "usage: python -m src.report.archive OUT_DIR RESULTS_CSV [RESULTS_CSV ...] [--rope POINTS]"
+USAGE = "usage: python -m src.report.archive OUT_DIR RESULTS_CSV [RESULTS_CSV ...] [--data SETS] [--rope POINTS]"
 # results.csv columns that the report derives from results.json, not results.json's own keys
 DERIVED = {"job", "variant", "score"}
 INTEGERS = {"seed", "fold", "folds", "threads", "params", "epochs", "max_length", "full_length"}
@@ -64,9 +65,15 @@ def _set_position(dataset: str) -> int:
     return SUITE.index(dataset) if dataset in SUITE else len(SUITE)
 
 
-def write_job_dirs(out_dir: Path, tables: list[Path]) -> int:
-    """``out_dir/<n>_<table>_<dataset>_<summarizer>/results.json`` for every row; returns the count."""
+def write_job_dirs(out_dir: Path, tables: list[Path], datasets: list[str] | None = None) -> int:
+    """``out_dir/<n>_<table>_<dataset>_<summarizer>/results.json`` for every row (of ``datasets`` only,
+    when given); returns the count."""
     rows = [(table, row) for table in tables for row in read_rows(table)]
+    if datasets:
+        held = sorted({str(row["data"]) for _, row in rows})
+        rows = [(table, row) for table, row in rows if str(row["data"]) in datasets]
+        if not rows:
+            raise UserError(f"--data {','.join(datasets)}: no row of the tables has it (they hold {', '.join(held)})")
     rows.sort(key=lambda pair: _set_position(str(pair[1]["data"])))  # stable: each table's order kept within a set
     for number, (table, row) in enumerate(rows):
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{number}_{table.stem}_{row['data']}_{row['summarizer']}")
@@ -74,11 +81,24 @@ def write_job_dirs(out_dir: Path, tables: list[Path]) -> int:
     return len(rows)
 
 
+def _take(args: list[str], name: str) -> list[str]:
+    """Removes ``name VALUE`` from ``args`` and returns it (just ``[name]`` when the value is missing)."""
+    if name not in args:
+        return []
+    at = args.index(name)
+    taken = args[at : at + 2]
+    del args[at : at + 2]
+    return taken
+
+
 @user_errors
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    rope_args = args[args.index("--rope") : args.index("--rope") + 2] if "--rope" in args else []
-    positional = [a for a in args if a not in rope_args]
+    positional = list(sys.argv[1:] if argv is None else argv)
+    rope_args = _take(positional, "--rope")
+    data_args = _take(positional, "--data")
+    datasets = [d for d in data_args[1].split(",") if d] if len(data_args) == 2 else None
+    if data_args and not datasets:
+        raise UserError(f"{USAGE} (--data takes one or more set names, e.g. --data cr)")
     if len(positional) < 2:
         raise UserError(f"{USAGE} (give an output folder and at least one results.csv)")
     out_dir, tables = Path(positional[0]), [Path(p) for p in positional[1:]]
@@ -92,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         _, rope = parse_report_args([str(out_dir), *rope_args])
     except UserError as exc:
         raise UserError(str(exc).replace(REPORT_USAGE, USAGE)) from None
-    write_job_dirs(out_dir, tables)
+    write_job_dirs(out_dir, tables, datasets)
     import matplotlib
 
     matplotlib.use("Agg")
